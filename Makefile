@@ -1,0 +1,40 @@
+# Every target installs what it needs first: Poetry and its plugins into .tools, then the workspace into .venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+POETRY := $(TOOLS)/bin/poetry
+VENV := .venv
+# Poetry reads the package index pip uses, found at run time; no index address is written into the repo.
+export POETRY_PYPI_MIRROR_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null || $(PYTHON) -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')
+export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
+
+.PHONY: install demo test bench lint check clean
+
+$(POETRY):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet poetry==2.5.1 poetry-plugin-pypi-mirror==0.6.5 poetry-multiproject-plugin==2.0.0 polylith-cli==1.50.1
+
+$(VENV)/.installed: $(POETRY) pyproject.toml poetry.lock
+	$(POETRY) install --no-interaction
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(VENV)/bin/python scripts/demo.py
+
+test: install
+	$(VENV)/bin/poly check
+	$(VENV)/bin/poly libs --strict
+	$(VENV)/bin/poly info
+	$(VENV)/bin/python -m pytest
+
+bench: install
+	$(VENV)/bin/python scripts/bench.py
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/poly check
+
+clean:
+	rm -rf $(VENV) $(TOOLS) demo-output

@@ -1,0 +1,3 @@
+"""janedoe dp_noise component."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""janedoe k_anonymity component."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""janedoe ledger component."""
+
+__all__: list[str] = []

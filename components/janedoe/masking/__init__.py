@@ -1,0 +1,3 @@
+"""janedoe masking component."""
+
+__all__: list[str] = []

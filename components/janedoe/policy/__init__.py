@@ -1,0 +1,3 @@
+"""janedoe policy component."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""janedoe service_state component."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""janedoe sqldb component."""
+
+__all__: list[str] = []

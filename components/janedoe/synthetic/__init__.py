@@ -1,0 +1,3 @@
+"""janedoe synthetic component."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""janedoe tabular component."""
+
+__all__: list[str] = []
