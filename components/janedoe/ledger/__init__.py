@@ -1,3 +1,6 @@
-"""janedoe ledger component."""
+"""A persisted privacy-budget ledger per (dataset, analyst): SQLite file or PostgreSQL URL, safe under concurrency."""
 
-__all__: list[str] = []
+from janedoe.ledger.records import Budget, Spend
+from janedoe.ledger.store import Ledger
+
+__all__ = ["Budget", "Ledger", "Spend"]

@@ -1,15 +1,31 @@
-"""The policy's role-based (dynamic) masking part: top-level `roles:`.
+"""The policy's role-based (dynamic) masking part: top-level `roles:`, as PostgreSQL Anonymizer does it per role.
 
-Each role names, per table and column, the masking rule it sees instead of the column's default `mask`
-(`owner: {raw: true}` sees raw values). Owned by the API work; the root model in this brick imports it.
+```yaml
+roles:
+  owner:   {raw: true}                                   # sees original values
+  support:                                               # per table and column: the rule this role sees instead
+    tables: {customers: {email: {mask: partial_email}}}  # of the column's default `mask`
+  analyst: {}                                            # named, no overrides: every column's default `mask`
+```
+A role the policy does not name sees nothing (`role_rules` raises NotFoundError; the API answers 403). Owned by the
+API work; the root model in this brick imports it, validates each column rule as a mask rule, and `role_rules`
+resolves a role's effective rules.
 """
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RoleSection(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    description: str | None = None
     raw: bool = False
-    tables: dict[str, dict[str, dict[str, Any]]] = {}
+    tables: dict[str, dict[str, Any]] = Field(default_factory=dict)  # table -> column -> mask rule
+
+    @model_validator(mode="after")
+    def _raw_or_rules(self):
+        if self.raw and self.tables:
+            raise ValueError("a role with `raw: true` sees every column unmasked: give `raw` or `tables`, not both")
+        return self
+

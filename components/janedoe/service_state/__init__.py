@@ -1,3 +1,44 @@
-"""janedoe service_state component."""
+"""The API service's state: API keys (salted HMAC only), datasets registry, jobs and audit log, in SQLite or PostgreSQL.
 
-__all__: list[str] = []
+Several API processes pointed at one PostgreSQL state share keys, datasets, jobs and (through the ledger) one budget.
+"""
+
+from janedoe.service_state.api_keys import KeyInfo, Principal, check_name
+from janedoe.service_state.audit import AuditEntry
+from janedoe.service_state.dataset_files import UploadDir, ingest_dataset
+from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.engine import normalize_state_url
+from janedoe.service_state.jobs import DONE, FAILED, QUEUED, RUNNING, JobRecord, this_runner
+from janedoe.service_state.masked_views import MaskedViews, RoleView
+from janedoe.service_state.privacy_budgets import DatasetPrivacy
+from janedoe.service_state.role_masking import RoleNotAllowedError, role_masker
+from janedoe.service_state.store import StateStore
+from janedoe.service_state.synthetic_jobs import SyntheticJobs
+from janedoe.service_state.upload_masking import mask_upload, parse_uploaded_policy, renamed_error
+
+__all__ = [
+    "StateStore",
+    "Principal",
+    "KeyInfo",
+    "DatasetRecord",
+    "JobRecord",
+    "AuditEntry",
+    "MaskedViews",
+    "DatasetPrivacy",
+    "SyntheticJobs",
+    "RoleView",
+    "RoleNotAllowedError",
+    "role_masker",
+    "ingest_dataset",
+    "UploadDir",
+    "mask_upload",
+    "parse_uploaded_policy",
+    "renamed_error",
+    "normalize_state_url",
+    "check_name",
+    "this_runner",
+    "QUEUED",
+    "RUNNING",
+    "DONE",
+    "FAILED",
+]

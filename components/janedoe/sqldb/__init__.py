@@ -1,3 +1,28 @@
-"""janedoe sqldb component."""
+"""Database anonymization: scan a database for personal data, copy or dump it masked, foreign keys intact.
 
-__all__: list[str] = []
+Reads through one read-only snapshot; SQLite and PostgreSQL, either as source or target.
+"""
+
+from janedoe.sqldb.database_copy import CopyReport, copy_database
+from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url, redact_url
+from janedoe.sqldb.dependency_order import TableOrder, order_tables
+from janedoe.sqldb.policy_scan import scan_database
+from janedoe.sqldb.reflection import reflect_schema
+from janedoe.sqldb.schema_model import DatabaseSchema, ForeignKey, TableSchema
+from janedoe.sqldb.sql_dump import dump_database
+
+__all__ = [
+    "CopyReport",
+    "DatabaseSchema",
+    "DatabaseUrl",
+    "ForeignKey",
+    "TableOrder",
+    "TableSchema",
+    "copy_database",
+    "dump_database",
+    "order_tables",
+    "parse_database_url",
+    "redact_url",
+    "reflect_schema",
+    "scan_database",
+]

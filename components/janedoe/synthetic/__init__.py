@@ -1,3 +1,26 @@
-"""janedoe synthetic component."""
+"""Differentially private synthetic data (MST), fake test data, and real-versus-synthetic evaluation and reports."""
 
-__all__: list[str] = []
+from janedoe.synthetic.domain import ColumnDomain, Domain, build_domain
+from janedoe.synthetic.evaluate import evaluate
+from janedoe.synthetic.fake import generate_fake, generate_fake_tables
+from janedoe.synthetic.mst import FittedModel, NoiseRecord, fit_mst
+from janedoe.synthetic.report import render_html_report, write_html_report
+from janedoe.synthetic.synthesize import SynthesisResult, check_synthesis, synthesis_cost, synthesize
+
+__all__ = [
+    "fit_mst",
+    "FittedModel",
+    "NoiseRecord",
+    "synthesize",
+    "SynthesisResult",
+    "synthesis_cost",
+    "check_synthesis",
+    "build_domain",
+    "Domain",
+    "ColumnDomain",
+    "generate_fake",
+    "generate_fake_tables",
+    "evaluate",
+    "write_html_report",
+    "render_html_report",
+]

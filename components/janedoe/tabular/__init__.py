@@ -1,3 +1,10 @@
-"""janedoe tabular component."""
+"""Tables in and out as Apache Arrow: CSV (delimiter sniffed), Parquet and JSON Lines, streamed in record batches.
 
-__all__: list[str] = []
+Outputs are written atomically; malformed input is a JaneDoeInputError naming the file and line.
+"""
+
+from janedoe.tabular.formats import table_format
+from janedoe.tabular.reading import iter_batches, read_schema, read_table
+from janedoe.tabular.writing import AtomicTableWriter, write_table_atomic
+
+__all__ = ["read_table", "iter_batches", "read_schema", "AtomicTableWriter", "write_table_atomic", "table_format"]

@@ -1,5 +1,4 @@
 import pytest
-
 from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
 
 

@@ -1,0 +1,167 @@
+"""Datasets: register (admin, upload + policy), list, describe, delete (admin); masked rows and export per role."""
+
+import json
+import os
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.responses import StreamingResponse
+from janedoe.api.auth import Admin, Caller
+from janedoe.api.errors import ApiError
+from janedoe.api.export_stream import MEDIA_TYPES, encode
+from janedoe.api.limits import call_with_timeout
+from janedoe.api.services import Svc
+from janedoe.api.uploads import saved_upload
+from janedoe.service_state import DatasetRecord, ingest_dataset
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
+
+
+class ColumnOut(BaseModel):
+    name: str
+    type: str
+
+
+class DatasetOut(BaseModel):
+    dataset_id: str
+    name: str
+    table: str
+    row_count: int
+    columns: list[ColumnOut]
+    created_by: str
+    created_at: datetime
+
+
+class RowsOut(BaseModel):
+    dataset_id: str
+    role: str
+    offset: int
+    limit: int
+    total_rows: int
+    columns: list[ColumnOut]
+    rows: list[dict[str, Any]]
+
+
+def _out(record: DatasetRecord) -> DatasetOut:
+    return DatasetOut(
+        dataset_id=record.dataset_id, name=record.name, table=record.table_name, row_count=record.row_count,
+        columns=[ColumnOut(**column) for column in record.columns], created_by=record.created_by,
+        created_at=record.created_at,
+    )
+
+
+async def read_policy_upload(upload: UploadFile) -> str:
+    data = await upload.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_input", "the policy must be UTF-8 text (YAML)") from None
+
+
+@router.post("", response_model=DatasetOut, status_code=201)
+async def register_dataset(
+    admin: Admin,
+    svc: Svc,
+    file: Annotated[UploadFile, File(description="the data: .csv, .parquet or .jsonl")],
+    policy: Annotated[UploadFile, File(description="the policy (YAML), with this table and its roles")],
+    name: Annotated[str | None, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@ -]{0,127}$")] = None,
+    table: Annotated[str | None, Form(description="the policy table (default: the file name's stem)")] = None,
+):
+    policy_text = await read_policy_upload(policy)
+    async with saved_upload(svc.state, file) as (_uploads, upload_path, shown_name):
+        record = await call_with_timeout(
+            svc.settings.request_timeout_seconds, ingest_dataset, svc.state, upload_path=upload_path,
+            shown_name=shown_name, name=name or os.path.splitext(shown_name)[0], table_name=table,
+            policy_text=policy_text, created_by=admin.name,
+        )
+    await run_in_threadpool(
+        svc.state.audit.record, analyst=admin.name, role=admin.role, action="dataset.register",
+        dataset_id=record.dataset_id, rows=record.row_count,
+    )
+    return _out(record)
+
+
+@router.get("", response_model=list[DatasetOut])
+def list_datasets(_caller: Caller, svc: Svc):
+    return [_out(record) for record in svc.state.datasets.list()]
+
+
+@router.get("/{dataset_id}", response_model=DatasetOut)
+def describe_dataset(dataset_id: str, _caller: Caller, svc: Svc):
+    return _out(svc.state.datasets.get(dataset_id))
+
+
+@router.delete("/{dataset_id}", status_code=204)
+def delete_dataset(dataset_id: str, admin: Admin, svc: Svc):
+    svc.state.datasets.delete(dataset_id)
+    svc.views.forget(dataset_id)
+    svc.state.audit.record(analyst=admin.name, role=admin.role, action="dataset.delete", dataset_id=dataset_id)
+
+
+@router.get("/{dataset_id}/rows", response_model=RowsOut)
+def masked_rows(
+    dataset_id: str,
+    caller: Caller,
+    svc: Svc,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=2**53)] = 0,
+):
+    """Rows as the caller's role sees them (403 when the dataset's policy does not name the role)."""
+    record = svc.state.datasets.get(dataset_id)
+    page = svc.views.rows(record, caller.role, offset=offset, limit=limit)
+    svc.state.audit.record(
+        analyst=caller.name, role=caller.role, action="dataset.rows", dataset_id=dataset_id,
+        detail=f"offset={offset} limit={limit}", rows=page.num_rows,
+    )
+    body = {
+        "dataset_id": dataset_id, "role": caller.role, "offset": offset, "limit": limit,
+        "total_rows": record.row_count,
+        "columns": [{"name": f.name, "type": str(f.type)} for f in page.schema],
+        "rows": _json_rows(page),
+    }
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+@router.get(
+    "/{dataset_id}/export",
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}, "description": "the masked dataset"}},
+    response_class=StreamingResponse,
+)
+def export_dataset(
+    dataset_id: str, caller: Caller, svc: Svc, format: Literal["csv", "parquet", "jsonl"] = "csv",  # noqa: A002
+):
+    """The whole dataset, masked for the caller's role, streamed batch by batch."""
+    record = svc.state.datasets.get(dataset_id)
+    view = svc.views.view(record, caller.role)
+    svc.state.audit.record(
+        analyst=caller.name, role=caller.role, action="dataset.export", dataset_id=dataset_id,
+        detail=f"format={format}", rows=record.row_count,
+    )
+    filename = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', record.name)}.{format}"
+    return StreamingResponse(
+        encode(view.batches(), view.output_schema, format),
+        media_type=MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _json_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """JSON-safe rows: temporal, decimal and binary values as text, NaN and infinities as null."""
+    columns = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+            column = pc.cast(column, pa.string())
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            column = pa.array([None if value is None else value.hex() for value in column.to_pylist()], pa.string())
+        if pa.types.is_floating(kind):
+            column = pc.if_else(pc.is_finite(column), column, pa.scalar(None, kind))
+        columns.append(column)
+    return pa.Table.from_arrays(columns, names=table.column_names).to_pylist()
+

@@ -1,0 +1,102 @@
+"""`POST /v1/kanon/check` and `/v1/kanon/apply` on an uploaded file (the caller's own data; nothing is kept)."""
+
+import json
+import os
+import shutil
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import FileResponse
+from janedoe.api.auth import Caller
+from janedoe.api.export_stream import MEDIA_TYPES
+from janedoe.api.limits import call_with_timeout
+from janedoe.api.services import Svc
+from janedoe.api.uploads import saved_upload
+from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
+from janedoe.tabular import read_table, write_table_atomic
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+router = APIRouter(prefix="/v1/kanon", tags=["k-anonymity"])
+
+_COLUMNS = Form(description="comma-separated column names", pattern=r"^[^,]+(,[^,]+)*$")
+
+
+def _names(value: str | None) -> list[str]:
+    return [name.strip() for name in (value or "").split(",") if name.strip()]
+
+
+def _measurement(path: str, quasi_identifiers: list[str], sensitive: list[str], k: int | None) -> dict[str, Any]:
+    return jsonable_encoder(measure(read_table(path), quasi_identifiers, sensitive, k).to_dict())
+
+
+@router.post("/check", response_model=dict[str, Any])
+async def check(
+    caller: Caller,
+    svc: Svc,
+    file: Annotated[UploadFile, File(description="the data: .csv, .parquet or .jsonl")],
+    qi: Annotated[str, _COLUMNS],
+    sensitive: Annotated[str | None, _COLUMNS] = None,
+    k: Annotated[int | None, Form(ge=1, le=1_000_000)] = None,
+):
+    """k, l, t and re-identification risk of the file for these quasi-identifiers."""
+    async with saved_upload(svc.state, file) as (_uploads, path, _shown):
+        result = await call_with_timeout(
+            svc.settings.request_timeout_seconds, _measurement, path, _names(qi), _names(sensitive), k
+        )
+    await run_in_threadpool(
+        svc.state.audit.record, analyst=caller.name, role=caller.role, action="kanon.check", rows=result["records"]
+    )
+    return result
+
+
+def _anonymize(path: str, output_path: str, config: AnonymizationConfig) -> dict[str, Any]:
+    result = anonymize(read_table(path), config)
+    write_table_atomic(result.table, output_path)
+    return jsonable_encoder(result.report)
+
+
+@router.post(
+    "/apply",
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()},
+                     "description": "the anonymized file; a summary of the report in the X-Janedoe-Report header"}},
+    response_class=FileResponse,
+)
+async def apply(
+    caller: Caller,
+    svc: Svc,
+    file: Annotated[UploadFile, File(description="the data: .csv, .parquet or .jsonl")],
+    qi: Annotated[str, _COLUMNS],
+    k: Annotated[int, Form(ge=1, le=1_000_000)],
+    sensitive: Annotated[str | None, _COLUMNS] = None,
+    l: Annotated[float | None, Form(ge=1)] = None,  # noqa: E741  (the model's own name)
+    t: Annotated[float | None, Form(gt=0, le=1)] = None,
+    max_suppression: Annotated[float, Form(ge=0, le=1)] = 0.0,
+    method: Annotated[Literal["optimal", "heuristic", "mondrian"], Form()] = "mondrian",
+    output_format: Annotated[Literal["csv", "parquet", "jsonl"] | None, Form(description="default: as input")] = None,
+):
+    """Generalize (and suppress) quasi-identifiers until k (and l / t) hold; values use each column's flat
+    hierarchy, or Mondrian's ranges (the default method)."""
+    config = AnonymizationConfig(
+        quasi_identifiers=_names(qi), k=k, sensitive=_names(sensitive), l=l, t=t, max_suppression=max_suppression,
+        method=method, time_limit_seconds=svc.settings.request_timeout_seconds,
+    )
+    async with saved_upload(svc.state, file, keep=True) as (uploads, path, shown_name):
+        extension = output_format or os.path.splitext(path)[1].lstrip(".") or "csv"
+        output_path = os.path.join(uploads.path, f"anonymized.{extension}")
+        report = await call_with_timeout(svc.settings.request_timeout_seconds, _anonymize, path, output_path, config)
+    await run_in_threadpool(
+        svc.state.audit.record, analyst=caller.name, role=caller.role, action="kanon.apply",
+        detail=f"k={k} method={method}", rows=report.get("records_out"),
+    )
+    summary = {key: report.get(key) for key in ("records_in", "records_out", "achieved")}
+    utility = report.get("utility") or {}
+    summary["utility"] = {key: utility.get(key) for key in ("loss", "suppression_rate", "classes")}
+    return FileResponse(
+        output_path,
+        media_type=MEDIA_TYPES[extension],
+        filename=f"{os.path.splitext(shown_name)[0]}.anonymized.{extension}",
+        headers={"X-Janedoe-Report": json.dumps(summary, separators=(",", ":"))},
+        background=BackgroundTask(shutil.rmtree, uploads.path, ignore_errors=True),
+    )

@@ -1,0 +1,51 @@
+"""What the routes share inside one process: the state store, the key cache, the rate limiter, the settings."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from janedoe.api.auth import KeyCache
+from janedoe.api.limits import RateLimiter
+from janedoe.api.settings import ApiSettings
+from janedoe.ledger import Ledger
+from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore, SyntheticJobs
+
+
+@dataclass
+class Services:
+    settings: ApiSettings
+    state: StateStore
+    key_cache: KeyCache
+    rate_limiter: RateLimiter
+    views: MaskedViews
+    privacy: DatasetPrivacy
+    synthetic_jobs: SyntheticJobs
+
+    @classmethod
+    def start(cls, settings: ApiSettings) -> "Services":
+        state = StateStore.open(settings.state, data_dir=settings.data_dir)
+        state.jobs.fail_orphans()
+        views = MaskedViews()
+        privacy = DatasetPrivacy(Ledger.open(state.ledger_url), views)
+        return cls(
+            settings=settings,
+            state=state,
+            key_cache=KeyCache(settings.key_cache_seconds),
+            rate_limiter=RateLimiter(settings.rate_per_second, settings.rate_burst),
+            views=views,
+            privacy=privacy,
+            synthetic_jobs=SyntheticJobs(state, privacy),
+        )
+
+    def close(self) -> None:
+        self.synthetic_jobs.shutdown()
+        self.privacy.ledger.close()
+        self.state.close()
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+Svc = Annotated[Services, Depends(services)]
+

@@ -1,0 +1,121 @@
+"""`janedoe db scan | copy | dump`: parse options, call janedoe.sqldb, show progress. No privacy logic here.
+
+janedoe.sqldb is imported inside the commands: SQLAlchemy's import cost is paid only by `janedoe db`.
+"""
+
+import os
+import tempfile
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from janedoe.cli.app import app
+from janedoe.errors import JaneDoeInputError
+
+db_app = typer.Typer(help="Anonymize whole SQL databases (SQLite, PostgreSQL): scan, masked copy, masked dump.",
+                     no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+stderr = Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _table_progress():
+    """A rich progress bar per table on stderr; yields the callback the component calls."""
+    tasks: dict[str, int] = {}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr, transient=False, disable=not stderr.is_terminal,
+    ) as progress:
+        def update(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = progress.add_task(table, total=total)
+            progress.update(tasks[table], completed=done, total=max(total, done))
+
+        yield update
+
+
+def _tables(option: str | None) -> list[str] | None:
+    return [name.strip() for name in option.split(",") if name.strip()] if option else None
+
+
+@db_app.command("scan")
+def scan(
+    url: str = typer.Argument(..., help="sqlite:///file.db, file.db or postgresql://user@host/db"),
+    out: str | None = typer.Option(None, "--out", help="write the policy here (default: standard output)"),
+    sample_rows: int = typer.Option(500, "--sample-rows", min=1, help="rows sampled per table"),
+) -> None:
+    """Write a starting policy for every table and column, with suggested rules and the reason for each."""
+    from janedoe.sqldb import redact_url, scan_database
+
+    text = scan_database(url, sample_rows=sample_rows)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(directory):
+        raise JaneDoeInputError("the output's directory does not exist", where=out)
+    handle, temporary = tempfile.mkstemp(prefix=".janedoe-", suffix=".yaml", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, out)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    stderr.print(f"wrote {out} for {redact_url(url)}", markup=False)
+
+
+@db_app.command("copy")
+def copy(
+    policy: str = typer.Option(..., "--policy", help="policy YAML"),
+    source: str = typer.Option(..., "--from", help="source database URL (read through a read-only snapshot)"),
+    target: str = typer.Option(..., "--to", help="target database URL"),
+    tables: str | None = typer.Option(None, "--tables", help="comma-separated tables (default: all)"),
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="rows per batch and per target transaction"),
+    where: list[str] = typer.Option([], "--where", help="subset: table:SQL condition (repeatable)"),
+    sample: list[str] = typer.Option([], "--sample", help="subset: table:fraction (repeatable)"),
+    replace: bool = typer.Option(False, "--replace", help="drop the target's tables first if it is not empty"),
+    seed: int = typer.Option(0, "--seed", help="seed for random rules and --sample"),
+) -> None:
+    """Copy a database with every table masked by the policy; keys, uniques and joins stay valid."""
+    from janedoe.policy import load_policy
+    from janedoe.sqldb import copy_database, redact_url
+
+    loaded = load_policy(policy)
+    with _table_progress() as update:
+        report = copy_database(
+            loaded, source, target, tables=_tables(tables), batch_size=batch_size, where=where, sample=sample,
+            replace=replace, seed=seed, policy_name=policy, progress=update,
+        )
+    total = sum(report.rows.values())
+    verb = "resumed and finished" if report.resumed else "copied"
+    stderr.print(f"{verb}: {len(report.rows)} tables, {total} rows into {redact_url(target)}", markup=False)
+
+
+@db_app.command("dump")
+def dump(
+    output: str = typer.Argument(..., help="the .sql file to write"),
+    policy: str = typer.Option(..., "--policy", help="policy YAML"),
+    source: str = typer.Option(..., "--from", help="source database URL"),
+    dialect: str | None = typer.Option(None, "--dialect", help="sqlite or postgresql (default: the source's)"),
+    tables: str | None = typer.Option(None, "--tables", help="comma-separated tables (default: all)"),
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1),
+    where: list[str] = typer.Option([], "--where", help="subset: table:SQL condition (repeatable)"),
+    sample: list[str] = typer.Option([], "--sample", help="subset: table:fraction (repeatable)"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Write a masked plain-SQL dump that psql or sqlite3 can load."""
+    from janedoe.policy import load_policy
+    from janedoe.sqldb import dump_database
+
+    loaded = load_policy(policy)
+    with _table_progress() as update:
+        rows = dump_database(
+            loaded, source, output, dialect=dialect, tables=_tables(tables), batch_size=batch_size, where=where,
+            sample=sample, seed=seed, policy_name=policy, progress=update,
+        )
+    stderr.print(f"wrote {output}: {len(rows)} tables, {sum(rows.values())} rows", markup=False)

@@ -1,0 +1,152 @@
+"""`janedoe dp query | budget`: parse options, call janedoe.dp_noise and janedoe.ledger, render. No privacy logic."""
+
+import json
+from pathlib import Path
+
+import typer
+from janedoe.cli.app import app
+from janedoe.dp_noise import run_query
+from janedoe.errors import JaneDoeInputError
+from janedoe.ledger import Ledger
+from janedoe.policy import load_policy
+from janedoe.tabular import read_table
+from rich.console import Console
+from rich.table import Table
+
+dp_app = typer.Typer(help="Differentially private answers with a persisted privacy budget.", no_args_is_help=True)
+app.add_typer(dp_app, name="dp")
+
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+def _table_policy(policy, table: str | None, input_path: str, where: str):
+    if table is not None:
+        if table not in policy.tables:
+            raise JaneDoeInputError(f"table {table!r} is not in the policy", where=where)
+        return table, policy.tables[table]
+    with_dp = [name for name, spec in policy.tables.items() if spec.dp is not None]
+    stem = Path(input_path).stem
+    if stem in with_dp:
+        return stem, policy.tables[stem]
+    if len(with_dp) == 1:
+        return with_dp[0], policy.tables[with_dp[0]]
+    raise JaneDoeInputError("name the policy table with --table (no single table has a dp: section)", where=where)
+
+
+def _number(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _ci(ci) -> str:
+    return f"[{_number(ci[0])}, {_number(ci[1])}]" if ci else "-"
+
+
+@dp_app.command("query")
+def query(
+    input_path: str = typer.Argument(..., metavar="INPUT", help="CSV, Parquet or JSON Lines file"),
+    expression: str = typer.Argument(..., help='count | "sum(col)" | "mean(col)" | "histogram(col)" | ...'),
+    policy_path: str = typer.Option(..., "--policy", help="policy with the table's dp: section and column bounds"),
+    ledger_location: str = typer.Option(..., "--ledger", help="ledger file path, sqlite:///PATH or postgresql://..."),
+    analyst: str = typer.Option(..., "--analyst", help="who is asking (budgets are per dataset and analyst)"),
+    epsilon: float = typer.Option(..., "--epsilon", help="privacy cost of this query"),
+    delta: float = typer.Option(0.0, "--delta", help="> 0 for Gaussian noise or keys not listed in the policy"),
+    by: str | None = typer.Option(None, "--by", help="answer per group of this column"),
+    table: str | None = typer.Option(None, "--table", help="policy table (default: the one with a dp: section)"),
+    dataset: str | None = typer.Option(None, "--dataset", help="ledger dataset name (default: the table name)"),
+    as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
+) -> None:
+    """Answer one query with differential privacy; the budget is spent first, then the noise is drawn."""
+    policy = load_policy(policy_path)
+    table_name, table_policy = _table_policy(policy, table, input_path, policy_path)
+    section = table_policy.dp
+    if section is None:
+        raise JaneDoeInputError(f"table {table_name!r} has no dp: section", where=f"{policy_path}: tables.{table_name}")
+    dataset = dataset or table_name
+    with Ledger.open(ledger_location) as ledger:
+        if not ledger.budgets(dataset, analyst):
+            ledger.set_budget(dataset, analyst, epsilon=section.epsilon, delta=section.delta or 0.0, rho=section.rho)
+        data = read_table(input_path)
+
+        def charge(cost, mechanism):
+            ledger.spend(dataset, analyst, cost, query=expression, mechanism=mechanism)
+
+        answer = run_query(
+            data,
+            expression,
+            epsilon=epsilon,
+            delta=delta,
+            section=section,
+            columns_bounds=table_policy.columns,
+            by=by,
+            charge=charge,
+        )
+        budget = ledger.budget(dataset, analyst)
+    if as_json:
+        typer.echo(json.dumps({"answer": answer.to_dict(), "budget": budget.to_dict()}, default=str))
+        return
+    if answer.groups is None:
+        stdout.print(f"{answer.query} = {_number(answer.value)}   95% CI {_ci(answer.ci_95)}", markup=False)
+    else:
+        grid = Table(title=answer.query)
+        grid.add_column("key")
+        grid.add_column("value", justify="right")
+        grid.add_column("95% CI", justify="right")
+        for group in answer.groups:
+            grid.add_row(str(group.key), _number(group.value), _ci(group.ci_95))
+        stdout.print(grid)
+    for noise in answer.noise:
+        stdout.print("noise: " + ", ".join(f"{k} {_number(v)}" for k, v in noise.items()), markup=False)
+    for note in answer.notes:
+        stdout.print(f"note: {note}", markup=False)
+    stdout.print(
+        f"spent {_number(answer.cost.epsilon)} epsilon ({answer.mechanism}); remaining budget "
+        f"{_number(budget.remaining)} of {_number(budget.total)} {budget.unit} for {dataset}/{analyst}",
+        markup=False,
+    )
+
+
+@dp_app.command("budget")
+def budget(
+    ledger_location: str = typer.Option(..., "--ledger", help="ledger file path, sqlite:///PATH or postgresql://..."),
+    dataset: str | None = typer.Option(None, "--dataset"),
+    analyst: str | None = typer.Option(None, "--analyst"),
+    set_epsilon: float | None = typer.Option(None, "--set-epsilon", help="set the budget (needs dataset, analyst)"),
+    set_delta: float = typer.Option(0.0, "--set-delta"),
+    set_rho: float | None = typer.Option(None, "--set-rho"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Show budgets (total, spent, remaining) and the spend log; optionally set a budget first."""
+    with Ledger.open(ledger_location) as ledger:
+        if set_epsilon is not None or set_rho is not None:
+            if dataset is None or analyst is None:
+                raise JaneDoeInputError("setting a budget needs --dataset and --analyst", where="budget")
+            ledger.set_budget(dataset, analyst, epsilon=set_epsilon, delta=set_delta, rho=set_rho)
+        budgets = ledger.budgets(dataset, analyst)
+        spends = ledger.spends(dataset, analyst)
+    if as_json:
+        typer.echo(json.dumps({"budgets": [b.to_dict() for b in budgets], "spends": [s.to_dict() for s in spends]}))
+        return
+    totals = Table(title="privacy budgets")
+    for name in ("dataset", "analyst", "unit", "total", "spent", "remaining", "delta spent"):
+        totals.add_column(name)
+    for b in budgets:
+        totals.add_row(
+            b.dataset,
+            b.analyst,
+            b.unit,
+            _number(b.total),
+            _number(b.spent),
+            _number(b.remaining),
+            f"{_number(b.spent_delta)} of {_number(b.total_delta)}",
+        )
+    stdout.print(totals)
+    log = Table(title="spends")
+    for name in ("#", "at", "dataset", "analyst", "query", "mechanism", "charged"):
+        log.add_column(name)
+    for s in spends:
+        log.add_row(str(s.id), s.at, s.dataset, s.analyst, s.query, s.mechanism, _number(s.charged))
+    stdout.print(log)

@@ -1,0 +1,252 @@
+"""Enforce k-anonymity (optionally l-diversity / t-closeness) on an Arrow table: table in, table + report out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+from janedoe.errors import JaneDoeInputError
+from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive
+from janedoe.k_anonymity.encoding import (
+    EncodedAttribute,
+    encode_attribute,
+    encode_sensitive,
+    group_ids,
+)
+from janedoe.k_anonymity.generalization import Generalization, GeneralizedAttribute
+from janedoe.k_anonymity.hierarchy import Hierarchy
+from janedoe.k_anonymity.lattice import NodeEvaluator, SearchResult, greedy_search, lattice_nodes, optimal_search
+from janedoe.k_anonymity.measurement import SensitiveCodes, measure, measure_classes
+from janedoe.k_anonymity.mondrian_recoding import mondrian_generalization
+from janedoe.k_anonymity.utility import utility_metrics
+
+METHODS = ("optimal", "heuristic", "mondrian")
+
+
+@dataclass
+class AnonymizationConfig:
+    quasi_identifiers: list[str]
+    k: int
+    hierarchies: dict[str, Hierarchy] = field(default_factory=dict)
+    sensitive: list[str] = field(default_factory=list)
+    l: float | None = None  # noqa: E741  (the model's own name; entropy l may be fractional)
+    l_variant: str = "distinct"
+    c: float = 3.0
+    t: float | None = None
+    t_distance: str = "auto"  # equal | ordered | auto (ordered for numeric columns)
+    max_suppression: float = 0.0
+    method: str = "optimal"
+    metric: str = "loss"
+    time_limit_seconds: float | None = None
+    risk_threshold: float = 0.2
+
+
+@dataclass
+class AnonymizationResult:
+    table: pa.Table
+    report: dict
+    generalization: Generalization
+
+
+def _validate(table: pa.Table, config: AnonymizationConfig) -> None:
+    if config.method not in METHODS:
+        raise JaneDoeInputError(f"unknown method '{config.method}' (one of {', '.join(METHODS)})")
+    if not config.quasi_identifiers:
+        raise JaneDoeInputError("at least one quasi-identifier is needed")
+    if config.k < 1:
+        raise JaneDoeInputError("k must be at least 1")
+    if not 0 <= config.max_suppression <= 1:
+        raise JaneDoeInputError("max_suppression must be a share between 0 and 1")
+    for name in [*config.quasi_identifiers, *config.sensitive]:
+        if name not in table.column_names:
+            raise JaneDoeInputError(f"column '{name}' is not in the table")
+    overlap = set(config.quasi_identifiers) & set(config.sensitive)
+    if overlap:
+        raise JaneDoeInputError(f"column '{sorted(overlap)[0]}' cannot be both quasi-identifying and sensitive")
+    if (config.l is not None or config.t is not None) and len(config.sensitive) != 1:
+        raise JaneDoeInputError("l-diversity and t-closeness are enforced on exactly one sensitive column")
+    if table.num_rows < config.k:
+        raise JaneDoeInputError(f"the table has {table.num_rows} rows, fewer than k={config.k}")
+
+
+def _requirement(table: pa.Table, config: AnonymizationConfig) -> tuple[SensitiveRequirement, np.ndarray | None, int]:
+    if not config.sensitive or (config.l is None and config.t is None):
+        return SensitiveRequirement(), None, 0
+    name = config.sensitive[0]
+    if config.t_distance == "auto":
+        kind = table.column(name).type
+        ordered = pa.types.is_integer(kind) or pa.types.is_floating(kind)
+    else:
+        ordered = config.t_distance == "ordered"
+    codes, distinct = encode_sensitive(table, name, ordered=ordered)
+    requirement = SensitiveRequirement(l=config.l, l_variant=config.l_variant, c=config.c, t=config.t, ordered=ordered)
+    return requirement, codes, max(len(distinct), 1)
+
+
+def _check_whole_table(requirement: SensitiveRequirement, sensitive: np.ndarray, value_count: int) -> None:
+    """Generalization cannot do better than one class holding every record."""
+    profile = class_sensitive(np.zeros(len(sensitive), dtype=np.int64), sensitive, None, 1, value_count)
+    if not requirement.class_passes(profile)[0]:
+        raise JaneDoeInputError(
+            "the sensitive column does not satisfy the requested l / t even over the whole table; "
+            "no generalization can reach it"
+        )
+
+
+def _lattice_generalization(
+    attributes: list[EncodedAttribute],
+    levels: tuple[int, ...],
+    k: int,
+    requirement: SensitiveRequirement,
+    sensitive: np.ndarray | None,
+    value_count: int,
+) -> Generalization:
+    generalized = []
+    for attribute, level in zip(attributes, levels, strict=True):
+        penalty = (attribute.level_leaf_counts[level] - 1) / max(attribute.domain_size - 1, 1)
+        generalized.append(
+            GeneralizedAttribute(
+                name=attribute.name,
+                value_ids=attribute.generalized(level),
+                labels=attribute.level_labels[level],
+                penalty=penalty,
+                original_ids=attribute.codes,
+            )
+        )
+    radices = [len(item.labels) for item in generalized]
+    class_ids, sizes = group_ids([item.value_ids for item in generalized], radices)
+    failing = sizes < k
+    if requirement.active and sensitive is not None:
+        profile = class_sensitive(class_ids, sensitive, None, len(sizes), value_count)
+        failing |= ~requirement.class_passes(profile)
+    return Generalization(attributes=generalized, suppressed=failing[class_ids])
+
+
+def _search_report(search: SearchResult, attributes: list[EncodedAttribute]) -> dict:
+    node = None
+    if search.best is not None:
+        node = {attribute.name: level for attribute, level in zip(attributes, search.best.levels, strict=True)}
+    return {
+        "node": node,
+        "proven_optimal": search.optimal,
+        "metric_value": search.best.metric if search.best is not None else None,
+        "evaluated_nodes": search.evaluated_nodes,
+        "lattice_nodes": search.lattice_nodes,
+        "search_seconds": search.seconds,
+    }
+
+
+def anonymize(table: pa.Table, config: AnonymizationConfig) -> AnonymizationResult:
+    """Generalize (and suppress) the quasi-identifiers until every class satisfies the configured models."""
+    _validate(table, config)
+    started = time.perf_counter()
+    requirement, sensitive_codes, value_count = _requirement(table, config)
+    max_suppressed = int(np.floor(config.max_suppression * table.num_rows + 1e-9))
+    if requirement.active:
+        _check_whole_table(requirement, sensitive_codes, value_count)
+    if config.method == "mondrian":
+        generalization = mondrian_generalization(
+            table, config.quasi_identifiers, config.hierarchies, config.k, requirement, sensitive_codes, value_count
+        )
+        method_report: dict = {}
+    else:
+        attributes = [
+            encode_attribute(table, name, config.hierarchies.get(name)) for name in config.quasi_identifiers
+        ]
+        evaluator = NodeEvaluator(
+            attributes, config.k, max_suppressed, requirement, sensitive_codes, value_count, config.metric
+        )
+        search = _run_search(evaluator, attributes, config)
+        if search.best is None:
+            raise JaneDoeInputError(
+                "no generalization satisfies the privacy models within the suppression limit "
+                "(even full generalization fails: check l / t against the sensitive column)"
+            )
+        generalization = _lattice_generalization(
+            attributes, search.best.levels, config.k, requirement, sensitive_codes, value_count
+        )
+        method_report = _search_report(search, attributes)
+    output = generalization.apply(table)
+    seconds = time.perf_counter() - started
+    report = _report(table, output, config, generalization, method_report, seconds)
+    if config.method == "mondrian":
+        report["search"]["partitions"] = report["utility"]["classes"]
+    return AnonymizationResult(table=output, report=report, generalization=generalization)
+
+
+def _run_search(evaluator: NodeEvaluator, attributes: list[EncodedAttribute], config: AnonymizationConfig):
+    if config.method == "optimal":
+        return optimal_search(evaluator, time_limit=config.time_limit_seconds)
+    limit = config.time_limit_seconds if config.time_limit_seconds is not None else 10.0
+    try:
+        lattice_nodes([attribute.height for attribute in attributes])
+    except JaneDoeInputError:
+        return greedy_search(evaluator, time_limit=limit)
+    return optimal_search(evaluator, time_limit=limit)
+
+
+def _report(
+    source: pa.Table,
+    output: pa.Table,
+    config: AnonymizationConfig,
+    generalization: Generalization,
+    method_report: dict,
+    seconds: float,
+) -> dict:
+    ordered = [name for name in config.sensitive if _ordered(source, name, config)]
+    before = measure(
+        source, config.quasi_identifiers, config.sensitive, config.k,
+        recursive_c=config.c, risk_threshold=config.risk_threshold, ordered_sensitive=ordered,
+    )
+    kept = ~generalization.suppressed
+    class_ids, sizes = generalization.kept_classes()
+    after = None
+    if output.num_rows:
+        sensitive = []
+        for name in config.sensitive:
+            codes, distinct = encode_sensitive(source, name, ordered=name in ordered)
+            sensitive.append(SensitiveCodes(name, codes[kept], max(len(distinct), 1), name in ordered))
+        after = measure_classes(
+            class_ids, sizes, config.quasi_identifiers, sensitive, config.k,
+            recursive_c=config.c, risk_threshold=config.risk_threshold,
+        )
+    achieved = {"k": after.k if after else None}
+    if after is not None and after.sensitive:
+        first = after.sensitive[0]
+        achieved.update({"distinct_l": first.distinct_l, "entropy_l": first.entropy_l,
+                         "recursive_c_l": {"c": first.recursive_c, "l": first.recursive_l}, "t": first.t})
+    return {
+        "parameters": {
+            "quasi_identifiers": list(config.quasi_identifiers),
+            "sensitive": list(config.sensitive),
+            "k": config.k,
+            "l": config.l,
+            "l_variant": config.l_variant if config.l is not None else None,
+            "c": config.c if config.l_variant == "recursive" else None,
+            "t": config.t,
+            "max_suppression": config.max_suppression,
+            "method": config.method,
+            "metric": config.metric if config.method != "mondrian" else None,
+            "hierarchies": {name: h.source for name, h in config.hierarchies.items()},
+        },
+        "records_in": source.num_rows,
+        "records_out": output.num_rows,
+        "achieved": achieved,
+        "search": method_report,
+        "utility": utility_metrics(generalization, config.k, sizes),
+        "before": before.to_dict(),
+        "after": after.to_dict() if after else None,
+        "seconds": seconds,
+    }
+
+
+def _ordered(table: pa.Table, name: str, config: AnonymizationConfig) -> bool:
+    if config.t_distance != "auto":
+        return config.t_distance == "ordered"
+    kind = table.column(name).type
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+
+
+

@@ -1,0 +1,117 @@
+"""Run a policy's `k_anonymity:` section: refuse unmasked identifying columns, mask, then k-anonymize.
+
+Hierarchy files are resolved relative to the policy file; hierarchy rules are built from the masked data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+from janedoe.errors import JaneDoeInputError
+from janedoe.k_anonymity.anonymize import AnonymizationConfig, AnonymizationResult, anonymize
+from janedoe.k_anonymity.encoding import column_as_text
+from janedoe.k_anonymity.hierarchy import (
+    Hierarchy,
+    date_hierarchy,
+    grouping_hierarchy,
+    interval_hierarchy,
+    mask_right_hierarchy,
+    read_hierarchy_csv,
+)
+from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
+from janedoe.policy import Policy
+
+
+def _where(policy_path: Path, table_name: str, column: str | None = None) -> str:
+    path = f"tables.{table_name}.columns.{column}" if column else f"tables.{table_name}.k_anonymity"
+    return f"{policy_path}: {path}"
+
+
+def _hierarchy(spec, table: pa.Table, column: str, policy_path: Path, where: str) -> Hierarchy | None:
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        path = Path(spec)
+        if not path.is_absolute():
+            path = policy_path.parent / path
+        return read_hierarchy_csv(path)
+    values = column_as_text(table, column).unique().to_numpy(zero_copy_only=False)
+    if hasattr(spec, "interval"):
+        return interval_hierarchy(values, spec.interval, source=where)
+    if hasattr(spec, "mask_right"):
+        return mask_right_hierarchy(values, spec.mask_right, source=where)
+    if hasattr(spec, "to"):
+        return date_hierarchy(values, spec.to, source=where)
+    return grouping_hierarchy(values, spec.groups, source=where)
+
+
+def config_from_policy(
+    policy: Policy, table_name: str, table: pa.Table, policy_path: str | Path
+) -> AnonymizationConfig:
+    policy_path = Path(policy_path)
+    table_policy = policy.tables.get(table_name)
+    if table_policy is None:
+        known = ", ".join(sorted(policy.tables)) or "none"
+        raise JaneDoeInputError(
+            f"table {table_name!r} is not in the policy (its tables: {known})", where=str(policy_path)
+        )
+    section = table_policy.k_anonymity
+    if section is None:
+        raise JaneDoeInputError("the table has no k_anonymity section", where=_where(policy_path, table_name))
+    columns = table_policy.columns
+    quasi = [name for name, column in columns.items() if column.role == "quasi_identifier"]
+    sensitive = [name for name, column in columns.items() if column.role == "sensitive"]
+    if not quasi:
+        raise JaneDoeInputError("no column has role quasi_identifier", where=_where(policy_path, table_name))
+    for name in [*quasi, *sensitive]:
+        if name not in table.column_names:
+            raise JaneDoeInputError("column is not in the input", where=_where(policy_path, table_name, name))
+    hierarchies = {}
+    for name in quasi:
+        hierarchy = _hierarchy(columns[name].hierarchy, table, name, policy_path, _where(policy_path, table_name, name))
+        if hierarchy is not None:
+            hierarchies[name] = hierarchy
+    return AnonymizationConfig(
+        quasi_identifiers=quasi,
+        k=section.k,
+        hierarchies=hierarchies,
+        sensitive=sensitive,
+        l=section.l,
+        l_variant=section.l_variant,
+        c=section.c,
+        t=section.t,
+        t_distance=section.t_distance,
+        max_suppression=section.max_suppression,
+        method=section.method,
+        metric=section.metric,
+        time_limit_seconds=section.time_limit_seconds,
+    )
+
+
+def anonymize_with_policy(
+    policy: Policy, table_name: str, table: pa.Table, policy_path: str | Path, *, seed: int | None = None
+) -> AnonymizationResult:
+    """Mask the table per the policy's rules, then enforce its k_anonymity section."""
+    policy_path = Path(policy_path)
+    table_policy = policy.tables.get(table_name)
+    if table_policy is not None:
+        for name, column in table_policy.columns.items():
+            if column.role == "identifying" and column.mask.mask == "keep":
+                raise JaneDoeInputError(
+                    "identifying column is kept as is: give it a masking rule (or null) before k-anonymization",
+                    where=_where(policy_path, table_name, name),
+                )
+            if column.role == "quasi_identifier" and column.mask.mask != "keep":
+                raise JaneDoeInputError(
+                    "a quasi-identifier must keep its values (mask: keep): k-anonymity generalizes it",
+                    where=_where(policy_path, table_name, name),
+                )
+    config = config_from_policy(policy, table_name, table, policy_path)
+    secret = load_secret(policy) if policy_needs_secret(policy, table_name) else None
+    masker = build_table_masker(policy, table_name, table.schema, secret=secret, seed=seed)
+    masked = masker.mask_table(table)
+    result = anonymize(masked, config)
+    result.report["table"] = table_name
+    result.report["masking_rules"] = dict(masker.rule_names)
+    return result

@@ -1,0 +1,270 @@
+"""The persisted budget ledger: SQLite for one host, PostgreSQL for several processes or hosts.
+
+A spend is one transaction that reads the budget row under a write lock, refuses if the cost does not fit, and
+otherwise records the spend and the new total before the caller draws any noise (spend first, answer after: a crash
+afterwards loses an answer, never refunds budget). SQLite takes the database write lock up front (BEGIN IMMEDIATE);
+PostgreSQL locks the budget row (SELECT ... FOR UPDATE).
+"""
+
+import datetime
+import os
+import time
+
+from janedoe.dp_noise import PrivacyCost, budget_kind, charge_in_kind
+from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
+from janedoe.ledger.records import Budget, Spend
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+_SLACK = 1e-9  # float sums of costs may pass the total by rounding only
+
+metadata = MetaData()
+budgets = Table(
+    "janedoe_dp_budgets",
+    metadata,
+    Column("dataset", String(200), primary_key=True),
+    Column("analyst", String(200), primary_key=True),
+    Column("kind", String(10), nullable=False),
+    Column("total", Float, nullable=False),
+    Column("total_delta", Float, nullable=False),
+    Column("spent", Float, nullable=False),
+    Column("spent_delta", Float, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+spends = Table(
+    "janedoe_dp_spends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dataset", String(200), nullable=False, index=True),
+    Column("analyst", String(200), nullable=False, index=True),
+    Column("at", String(40), nullable=False),
+    Column("query", Text, nullable=False),
+    Column("mechanism", String(100), nullable=False),
+    Column("epsilon", Float),
+    Column("delta", Float, nullable=False),
+    Column("rho", Float),
+    Column("charged", Float, nullable=False),
+    Column("charged_delta", Float, nullable=False),
+    UniqueConstraint("id"),
+)
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def _engine_url(path_or_url: str) -> tuple[str, str]:
+    """('sqlite' | 'postgresql', SQLAlchemy URL) for a plain path, sqlite:///..., or postgresql://..."""
+    location = os.fspath(path_or_url)
+    if not isinstance(location, str) or not location.strip():
+        raise JaneDoeInputError("a ledger needs a file path or a database URL", where="ledger")
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if location.startswith(prefix):
+            return "postgresql", "postgresql+psycopg://" + location[len(prefix) :]
+    if "://" in location and not location.startswith("sqlite:///"):
+        raise JaneDoeInputError("ledger URLs are sqlite:///PATH or postgresql://...", where="ledger")
+    path = location[len("sqlite:///") :] if location.startswith("sqlite:///") else location
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise JaneDoeInputError("the ledger's directory does not exist", where="ledger")
+    return "sqlite", "sqlite:///" + os.path.abspath(path)
+
+
+def _name(value, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        raise JaneDoeInputError(f"{what} must be a non-empty name of at most 200 characters", where=what)
+    return value
+
+
+class Ledger:
+    """Privacy budgets per (dataset, analyst) that survive restarts and concurrent spenders."""
+
+    def __init__(self, engine, dialect: str) -> None:
+        self.engine = engine
+        self.dialect = dialect
+
+    @classmethod
+    def open(cls, path_or_url) -> "Ledger":
+        dialect, url = _engine_url(path_or_url)
+        if dialect == "sqlite":
+            engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_connection, _record):
+                dbapi_connection.execute("PRAGMA journal_mode=WAL")
+                dbapi_connection.execute("PRAGMA busy_timeout=60000")
+
+            @event.listens_for(engine, "begin")
+            def _write_lock_up_front(connection):
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        else:
+            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+        ledger = cls(engine, dialect)
+        ledger._create_tables()
+        return ledger
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+
+    def _create_tables(self) -> None:
+        try:
+            with self.engine.begin() as connection:
+                if self.dialect == "postgresql":  # several processes may open a fresh database at once
+                    connection.execute(text("SELECT pg_advisory_xact_lock(724011)"))
+                metadata.create_all(connection)
+        except OperationalError:
+            raise JaneDoeInputError("cannot open the ledger database", where="ledger") from None
+
+    def _transaction(self, work):
+        """Run work(connection) in one transaction; retry serialization failures and deadlocks on PostgreSQL."""
+        for attempt in range(50):
+            try:
+                with self.engine.begin() as connection:
+                    return work(connection)
+            except (OperationalError, DBAPIError) as error:
+                code = getattr(getattr(error, "orig", None), "sqlstate", None)
+                if code in ("40001", "40P01") or "database is locked" in str(error):
+                    time.sleep(min(0.001 * 2**attempt, 0.2))
+                    continue
+                raise
+        raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
+
+    def set_budget(
+        self, dataset: str, analyst: str, *, epsilon: float | None = None, delta: float = 0.0, rho: float | None = None
+    ) -> Budget:
+        """Create or change a budget. Its kind (pure, approx, zcdp) cannot change once something was spent."""
+        dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
+        kind = budget_kind(epsilon, delta, rho)
+        total = float(rho if kind == "zcdp" else epsilon)
+        total_delta = float(delta or 0.0)
+
+        def work(connection):
+            row = connection.execute(self._locked(dataset, analyst)).one_or_none()
+            if row is None:
+                connection.execute(
+                    insert(budgets).values(
+                        dataset=dataset,
+                        analyst=analyst,
+                        kind=kind,
+                        total=total,
+                        total_delta=total_delta,
+                        spent=0.0,
+                        spent_delta=0.0,
+                        updated_at=_now(),
+                    )
+                )
+                return Budget(dataset, analyst, kind, total, 0.0, total_delta, 0.0)
+            if row.kind != kind and (row.spent > 0 or row.spent_delta > 0):
+                raise JaneDoeInputError("cannot change the kind of a budget that has spends", where="budget")
+            connection.execute(
+                update(budgets)
+                .where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
+                .values(kind=kind, total=total, total_delta=total_delta, updated_at=_now())
+            )
+            return Budget(dataset, analyst, kind, total, row.spent, total_delta, row.spent_delta)
+
+        try:
+            return self._transaction(work)
+        except IntegrityError:  # another process created the same budget row first: update it instead
+            return self._transaction(work)
+
+    def _locked(self, dataset: str, analyst: str):
+        query = select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
+        return query.with_for_update() if self.dialect == "postgresql" else query
+
+    def spend(self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str) -> Spend:
+        """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing."""
+        dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
+        if not isinstance(cost, PrivacyCost):
+            raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
+
+        def work(connection):
+            row = connection.execute(self._locked(dataset, analyst)).one_or_none()
+            if row is None:
+                raise NotFoundError("no privacy budget is set for this dataset and analyst", where="ledger")
+            amount, delta = charge_in_kind(row.kind, cost)
+            unit = "rho" if row.kind == "zcdp" else "epsilon"
+            if row.spent + amount > row.total * (1 + _SLACK) or row.spent_delta + delta > row.total_delta * (
+                1 + _SLACK
+            ):
+                raise BudgetExceededError(
+                    f"privacy budget exceeded: this query needs {amount:.6g} {unit} but only "
+                    f"{max(row.total - row.spent, 0.0):.6g} remains; nothing was spent",
+                    where="ledger",
+                )
+            at = _now()
+            connection.execute(
+                update(budgets)
+                .where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
+                .values(spent=budgets.c.spent + amount, spent_delta=budgets.c.spent_delta + delta, updated_at=at)
+            )
+            values = dict(
+                dataset=dataset,
+                analyst=analyst,
+                at=at,
+                query=str(query),
+                mechanism=str(mechanism),
+                epsilon=cost.epsilon,
+                delta=cost.delta,
+                rho=cost.rho,
+                charged=amount,
+                charged_delta=delta,
+            )
+            spend_id = connection.execute(insert(spends).values(**values).returning(spends.c.id)).scalar_one()
+            return Spend(id=spend_id, **values)
+
+        return self._transaction(work)
+
+    def budget(self, dataset: str, analyst: str) -> Budget:
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
+            ).one_or_none()
+            connection.rollback()
+        if row is None:
+            raise NotFoundError("no privacy budget is set for this dataset and analyst", where="ledger")
+        return Budget(row.dataset, row.analyst, row.kind, row.total, row.spent, row.total_delta, row.spent_delta)
+
+    def budgets(self, dataset: str | None = None, analyst: str | None = None) -> list[Budget]:
+        query = select(budgets).order_by(budgets.c.dataset, budgets.c.analyst)
+        if dataset is not None:
+            query = query.where(budgets.c.dataset == dataset)
+        if analyst is not None:
+            query = query.where(budgets.c.analyst == analyst)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+            connection.rollback()
+        return [Budget(r.dataset, r.analyst, r.kind, r.total, r.spent, r.total_delta, r.spent_delta) for r in rows]
+
+    def spends(self, dataset: str | None = None, analyst: str | None = None) -> list[Spend]:
+        query = select(spends).order_by(spends.c.id)
+        if dataset is not None:
+            query = query.where(spends.c.dataset == dataset)
+        if analyst is not None:
+            query = query.where(spends.c.analyst == analyst)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+            connection.rollback()
+        return [Spend(**row._asdict()) for row in rows]

@@ -1,0 +1,113 @@
+"""Rules keyed by the secret: pseudonymize and hash. Both are pure functions of (secret, value), computed once per
+distinct value in a batch, so they agree across rows, batches, tables, files and runs.
+"""
+
+import threading
+
+import numpy as np
+import pyarrow as pa
+from janedoe.masking.column_masker import BuildContext, ColumnMasker
+from janedoe.masking.faker_pools import check_provider, distinct_faker_pool, faker_pool, fit_pool_to
+from janedoe.masking.keyed_digest import Hmac, derived_key, digest_words, hex_strings, per_distinct
+from janedoe.policy import HashRule, PseudonymizeRule
+
+
+def pool_seed(secret: bytes, kind: str, locale: str) -> int:
+    """The seed of a pseudonym pool: from the secret, so another key gives other pools as well as other picks."""
+    key = derived_key(secret, f"pseudonym pool\0{kind}\0{locale}")
+    return int.from_bytes(key[:8], "big")
+
+
+class UniqueAssignment:
+    """Which pool entry each input (by its HMAC word) got, shared by every unique pseudonymize column of the process
+    with the same key, kind, locale and pool, so a key and the foreign keys referencing it map the same way."""
+
+    def __init__(self, pool: pa.Array) -> None:
+        self.pool = pool
+        self.assigned: dict[int, str] = {}
+        self.taken = np.zeros(len(pool), dtype=bool)
+        self.overflow = 0
+        self.lock = threading.Lock()
+
+    def assign(self, words: np.ndarray) -> list[str]:
+        with self.lock:
+            return [self._assign(int(word)) for word in words]
+
+    def _assign(self, word: int) -> str:
+        choice = self.assigned.get(word)
+        if choice is None:
+            size = len(self.pool)
+            start = word % size
+            free = np.flatnonzero(~np.roll(self.taken, -start)[: size])
+            if len(free) == 0:
+                self.overflow += 1
+                choice = f"{self.pool[start].as_py()} {self.overflow + 1}"
+            else:
+                slot = (start + int(free[0])) % size
+                self.taken[slot] = True
+                choice = self.pool[slot].as_py()
+            self.assigned[word] = choice
+        return choice
+
+
+_UNIQUE_ASSIGNMENTS: dict[tuple, UniqueAssignment] = {}
+_UNIQUE_LOCK = threading.Lock()
+
+
+def _unique_assignment(key_id: bytes, kind: str, locale: str, pool: pa.Array) -> UniqueAssignment:
+    with _UNIQUE_LOCK:
+        identity = (key_id, kind, locale, len(pool))
+        if identity not in _UNIQUE_ASSIGNMENTS:
+            _UNIQUE_ASSIGNMENTS[identity] = UniqueAssignment(pool)
+        return _UNIQUE_ASSIGNMENTS[identity]
+
+
+class PseudonymizeMasker(ColumnMasker):
+    """pool[HMAC(key_kind, value) mod len(pool)]: a realistic, deterministic stand-in for each value.
+
+    With `unique: true`, distinct inputs get distinct outputs: the pool is de-duplicated and an input whose first
+    choice is taken gets the next free pool entry (linear probing, in order of first appearance in the process);
+    when the pool runs out, the first choice gets a numeric suffix. Which of two colliding inputs moves therefore
+    depends on which is seen first, so unique pseudonyms are reproducible for the same inputs in the same order.
+    """
+
+    def __init__(self, rule: PseudonymizeRule, context: BuildContext) -> None:
+        check_provider(rule.kind, rule.locale, context.where)
+        seed = pool_seed(context.secret, rule.kind, rule.locale)
+        key = derived_key(context.secret, f"pseudonymize\0{rule.kind}\0{rule.locale}")
+        self.hmac = Hmac(key)
+        if rule.unique:
+            pool = distinct_faker_pool(rule.kind, rule.locale, seed, rule.pool_size).cast(pa.string())
+            self.assignment = _unique_assignment(derived_key(key, "unique"), rule.kind, rule.locale, pool)
+            self.pool = pool
+        else:
+            self.assignment = None
+            self.pool = fit_pool_to(faker_pool(rule.kind, rule.locale, seed, rule.pool_size), context.column_type)
+        self.output_type = self.pool.type
+
+    def _pick(self, distinct: pa.Array) -> pa.Array:
+        words = digest_words(self.hmac.digests(distinct))
+        if self.assignment is None:
+            return self.pool.take(pa.array(words % np.uint64(len(self.pool))))
+        return pa.array(self.assignment.assign(words), pa.string())
+
+    def apply(self, values: pa.Array) -> pa.Array:
+        return per_distinct(values, self._pick)
+
+
+class HashMasker(ColumnMasker):
+    """anon.hmac-like: lower-case hex HMAC-SHA256 (or SHA512) of the value's text with the secret."""
+
+    output_type = pa.string()
+
+    def __init__(self, rule: HashRule, context: BuildContext) -> None:
+        self.hmac = Hmac(context.secret, rule.algorithm)
+
+    def apply(self, values: pa.Array) -> pa.Array:
+        return per_distinct(values, lambda distinct: hex_strings(self.hmac.digests(distinct)))
+
+
+def build_keyed_masker(rule, context: BuildContext) -> ColumnMasker:
+    if isinstance(rule, PseudonymizeRule):
+        return PseudonymizeMasker(rule, context)
+    return HashMasker(rule, context)

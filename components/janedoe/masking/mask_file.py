@@ -1,0 +1,76 @@
+"""Masking a whole file: stream it in batches through a table masker into an atomically written output."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from janedoe.errors import JaneDoeInputError
+from janedoe.masking.secret import require_secret
+from janedoe.masking.table_masker import build_table_masker
+from janedoe.policy import Policy
+from janedoe.tabular import AtomicTableWriter, iter_batches, read_schema, table_format
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class MaskReport:
+    """What a masking run did (no data values)."""
+
+    table: str
+    input_path: str
+    output_path: str
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    rules: dict[str, str] = field(default_factory=dict)
+
+
+def _known_row_count(path: Path) -> int | None:
+    if table_format(path) == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows
+    return None
+
+
+def mask_file(
+    policy: Policy,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    table: str | None = None,
+    batch_size: int = 65536,
+    seed: int | None = None,
+    progress: Progress | None = None,
+) -> MaskReport:
+    """Mask INPUT into OUTPUT per the policy; on any failure OUTPUT does not exist and INPUT is untouched.
+
+    `progress(rows_done, rows_total_or_None)` is called after each batch.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    table_format(output_path)
+    if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
+        raise JaneDoeInputError("the output must not be the input (sources are never modified)", where=str(output_path))
+    table_name = table or input_path.stem
+    if table_name not in policy.tables:
+        known = ", ".join(sorted(policy.tables)) or "none"
+        raise JaneDoeInputError(
+            f"table {table_name!r} is not in the policy (its tables: {known}); name one with --table",
+            where=str(input_path),
+        )
+    secret = require_secret(policy, table_name)
+    schema = read_schema(input_path)
+    masker = build_table_masker(policy, table_name, schema, secret=secret, seed=seed)
+    total = _known_row_count(input_path)
+    report = MaskReport(table_name, str(input_path), str(output_path), rules=dict(masker.rule_names))
+    started = time.perf_counter()
+    with AtomicTableWriter(output_path, masker.output_schema) as writer:
+        for batch in iter_batches(input_path, batch_size=batch_size):
+            writer.write_batch(masker.mask_batch(batch))
+            report.rows += batch.num_rows
+            report.batches += 1
+            if progress is not None:
+                progress(report.rows, total)
+    report.seconds = time.perf_counter() - started
+    return report

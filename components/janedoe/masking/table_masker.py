@@ -1,0 +1,153 @@
+"""Applying a policy's rules to one table's record batches; everything is checked against the schema first.
+
+Building the masker validates the whole table (unknown columns per `default`, types that do not suit a rule, a
+missing secret, unknown Faker providers) before a single row is read.
+"""
+
+import secrets as random_source
+import zlib
+
+import numpy as np
+import pyarrow as pa
+from janedoe.errors import JaneDoeInputError
+from janedoe.masking.column_masker import BuildContext, ColumnMasker
+from janedoe.masking.generalize import build_generalize_masker
+from janedoe.masking.keyed_permutation import KeyedPermutationMasker
+from janedoe.masking.keyed_rules import build_keyed_masker
+from janedoe.masking.random_rules import build_random_masker
+from janedoe.masking.secret import missing_secret_error, rule_needs_secret
+from janedoe.masking.text_rules import build_text_masker
+from janedoe.masking.value_rules import NullMasker, build_value_masker
+from janedoe.policy import (
+    ConstantRule,
+    FakeRule,
+    GeneralizeRule,
+    HashRule,
+    KeepRule,
+    KeyedPermutationRule,
+    MaskRule,
+    NoiseRule,
+    NullRule,
+    PartialEmailRule,
+    PartialRule,
+    Policy,
+    PseudonymizeRule,
+    RandomDateRule,
+    RandomInRule,
+    RandomIntRule,
+    RegexReplaceRule,
+    ShuffleRule,
+)
+
+_BUILDERS = {
+    PartialRule: build_text_masker,
+    PartialEmailRule: build_text_masker,
+    RegexReplaceRule: build_text_masker,
+    KeepRule: build_value_masker,
+    NullRule: build_value_masker,
+    ConstantRule: build_value_masker,
+    NoiseRule: build_random_masker,
+    RandomIntRule: build_random_masker,
+    RandomDateRule: build_random_masker,
+    RandomInRule: build_random_masker,
+    ShuffleRule: build_random_masker,
+    FakeRule: build_random_masker,
+    PseudonymizeRule: build_keyed_masker,
+    HashRule: build_keyed_masker,
+    KeyedPermutationRule: lambda rule, context: KeyedPermutationMasker(rule, context),
+    GeneralizeRule: build_generalize_masker,
+}
+
+_PROCESS_POOL_SEED = random_source.randbits(63)
+
+
+class TableMasker:
+    """Masks record batches of one table; `output_schema` is fixed before any data is read."""
+
+    def __init__(self, table: str, input_schema: pa.Schema, maskers: list[ColumnMasker], rules: list[str]) -> None:
+        self.table = table
+        self.input_schema = input_schema
+        self.maskers = maskers
+        self.rule_names = dict(zip(input_schema.names, rules, strict=True))
+        self.output_schema = pa.schema(
+            [pa.field(f.name, m.output_type) for f, m in zip(input_schema, maskers, strict=True)]
+        )
+
+    def mask_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        arrays = []
+        for field, masker, out_field in zip(self.input_schema, self.maskers, self.output_schema, strict=True):
+            values = batch.column(field.name)
+            if values.type != field.type:
+                values = values.cast(field.type)
+            if values.null_count == len(values):
+                masked = pa.nulls(len(values), out_field.type)
+            else:
+                masked = masker.apply(values)
+            if isinstance(masked, pa.ChunkedArray):
+                masked = masked.combine_chunks()
+            if masked.type != out_field.type:
+                masked = masked.cast(out_field.type)
+            arrays.append(masked)
+        return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
+
+    def mask_table(self, table: pa.Table) -> pa.Table:
+        batches = [self.mask_batch(batch) for batch in table.to_batches()]
+        return pa.Table.from_batches(batches, schema=self.output_schema)
+
+
+def _column_seed(seed: np.random.SeedSequence, column: str) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed.entropy, spawn_key=(zlib.crc32(column.encode("utf-8")),))
+
+
+def build_table_masker(
+    policy: Policy,
+    table_name: str,
+    schema: pa.Schema,
+    *,
+    secret: bytes | None,
+    seed: int | None = None,
+    rules: dict[str, MaskRule] | None = None,
+) -> TableMasker:
+    """A masker for `table_name` with this input schema; `rules` replaces the policy's per-column rules (roles)."""
+    table_policy = policy.tables.get(table_name)
+    if table_policy is None and rules is None and policy.default == "error":
+        known = ", ".join(sorted(policy.tables)) or "none"
+        raise JaneDoeInputError(f"table {table_name!r} is not in the policy (its tables: {known})", where="tables")
+    if rules is not None:
+        column_rules = dict(rules)
+    else:
+        column_rules = {name: column.mask for name, column in (table_policy.columns if table_policy else {}).items()}
+    missing = [name for name in column_rules if name not in schema.names]
+    if missing:
+        raise JaneDoeInputError(
+            "column named by the policy is not in the input", where=f"tables.{table_name}.columns.{missing[0]}"
+        )
+    run_seed = np.random.SeedSequence(seed)
+    pool_seed = seed if seed is not None else _PROCESS_POOL_SEED
+    maskers: list[ColumnMasker] = []
+    names: list[str] = []
+    for field in schema:
+        where = f"tables.{table_name}.columns.{field.name}"
+        rule = column_rules.get(field.name)
+        if rule is None:
+            if policy.default == "error":
+                raise JaneDoeInputError(
+                    "the input has a column the policy does not name (policy default: error)", where=where
+                )
+            rule = NullRule(mask="null") if policy.default == "null" else KeepRule()
+        if rule_needs_secret(rule) and not secret:
+            raise missing_secret_error(policy, where, rule.mask)
+        context = BuildContext(
+            where=where,
+            secret=secret,
+            seed=_column_seed(run_seed, field.name),
+            pool_seed=pool_seed,
+            column_type=field.type,
+        )
+        if pa.types.is_null(field.type):
+            masker = NullMasker(field.type)  # a column with no values (e.g. a header-only file): nothing to mask
+        else:
+            masker = _BUILDERS[type(rule)](rule, context)
+        maskers.append(masker)
+        names.append(rule.mask)
+    return TableMasker(table_name, schema, maskers, names)

@@ -1,0 +1,220 @@
+"""The masking rules a column can have, one model per rule, named after PostgreSQL Anonymizer's functions.
+
+`MaskRule` is a union discriminated on the `mask` field, so an unknown rule name or parameter is a validation error.
+"""
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+INTERVAL_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartialRule(_Rule):
+    """anon.partial: keep `prefix` first and `suffix` last characters, put `padding` between."""
+
+    mask: Literal["partial"]
+    prefix: int = Field(default=0, ge=0)
+    padding: str = "xxxx"
+    suffix: int = Field(default=0, ge=0)
+
+
+class PartialEmailRule(_Rule):
+    """anon.partial_email: 'daamien@gmail.com' -> 'da******@gm******.com'."""
+
+    mask: Literal["partial_email"]
+
+
+class FakeRule(_Rule):
+    """A random realistic value from a Faker provider, different every run."""
+
+    mask: Literal["fake"]
+    kind: str = Field(min_length=1)
+    locale: str = "en_US"
+    pool_size: int = Field(default=4096, ge=1, le=1_000_000)
+
+
+class PseudonymizeRule(_Rule):
+    """A realistic value chosen by a keyed HMAC of the input: same input, key, kind -> same output everywhere."""
+
+    mask: Literal["pseudonymize"]
+    kind: str = Field(min_length=1)
+    locale: str = "en_US"
+    unique: bool = False
+    pool_size: int = Field(default=4096, ge=1, le=1_000_000)
+
+
+class HashRule(_Rule):
+    """Hex HMAC of the value with the secret; never an unkeyed hash."""
+
+    mask: Literal["hash"]
+    algorithm: Literal["sha256", "sha512"] = "sha256"
+
+
+class NoiseRule(_Rule):
+    """Numbers times (1 +- ratio); dates and times shifted by up to +- interval (e.g. '10 days')."""
+
+    mask: Literal["noise"]
+    ratio: float | None = Field(default=None, gt=0)
+    interval: str | None = None
+
+    @field_validator("interval")
+    @classmethod
+    def _interval_is_readable(cls, value: str | None) -> str | None:
+        if value is not None and not INTERVAL_PATTERN.match(value):
+            raise ValueError("interval must look like '10 days' (units: seconds, minutes, hours, days, weeks)")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of_ratio_or_interval(self):
+        if (self.ratio is None) == (self.interval is None):
+            raise ValueError("noise needs exactly one of ratio (numbers) or interval (dates and times)")
+        return self
+
+
+class RandomIntRule(_Rule):
+    mask: Literal["random_int"]
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min > self.max:
+            raise ValueError("min must not be greater than max")
+        return self
+
+
+class RandomDateRule(_Rule):
+    mask: Literal["random_date"]
+    min: dt.datetime | dt.date
+    max: dt.datetime | dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if _as_datetime(self.min) > _as_datetime(self.max):
+            raise ValueError("min must not be later than max")
+        return self
+
+
+class RandomInRule(_Rule):
+    mask: Literal["random_in"]
+    values: list[str | int | float | bool] = Field(min_length=1)
+
+
+class GeneralizeRule(_Rule):
+    """Numbers to ranges of width `step` ('30-39'); dates to their day, month, year or decade."""
+
+    mask: Literal["generalize"]
+    step: int | float | None = Field(default=None, gt=0)
+    to: Literal["day", "month", "year", "decade"] | None = None
+
+    @model_validator(mode="after")
+    def _one_of_step_or_to(self):
+        if (self.step is None) == (self.to is None):
+            raise ValueError("generalize needs exactly one of step (numbers) or to (dates)")
+        return self
+
+
+class ShuffleRule(_Rule):
+    """Permute the column's values (within each streamed batch)."""
+
+    mask: Literal["shuffle"]
+
+
+class ConstantRule(_Rule):
+    mask: Literal["constant"]
+    value: bool | int | float | dt.datetime | dt.date | str
+
+
+class NullRule(_Rule):
+    mask: Literal["null"]
+
+
+class KeepRule(_Rule):
+    mask: Literal["keep"] = "keep"
+
+
+class RegexReplaceRule(_Rule):
+    """Replace every match of an RE2 pattern; the replacement may use \\1 for groups."""
+
+    mask: Literal["regex_replace"]
+    pattern: str = Field(min_length=1)
+    replacement: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            pc.replace_substring_regex(pa.array([""], pa.string()), value, "")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise ValueError("pattern is not a valid RE2 regular expression") from None
+        return value
+
+
+class KeyedPermutationRule(_Rule):
+    """A keyed bijection of integer keys: unique keys stay unique and map the same way in every table."""
+
+    mask: Literal["keyed_permutation"]
+    min: int | None = None
+    max: int | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self):
+        if (self.min is None) != (self.max is None):
+            raise ValueError("give both min and max, or neither")
+        if self.min is not None and self.min > self.max:
+            raise ValueError("min must not be greater than max")
+        return self
+
+
+def _as_datetime(value: dt.date) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime(value.year, value.month, value.day)
+
+
+MaskRule = Annotated[
+    PartialRule
+    | PartialEmailRule
+    | FakeRule
+    | PseudonymizeRule
+    | HashRule
+    | NoiseRule
+    | RandomIntRule
+    | RandomDateRule
+    | RandomInRule
+    | GeneralizeRule
+    | ShuffleRule
+    | ConstantRule
+    | NullRule
+    | KeepRule
+    | RegexReplaceRule
+    | KeyedPermutationRule,
+    Field(discriminator="mask"),
+]
+
+RULE_NAMES = (
+    "partial",
+    "partial_email",
+    "fake",
+    "pseudonymize",
+    "hash",
+    "noise",
+    "random_int",
+    "random_date",
+    "random_in",
+    "generalize",
+    "shuffle",
+    "constant",
+    "null",
+    "keep",
+    "regex_replace",
+    "keyed_permutation",
+)

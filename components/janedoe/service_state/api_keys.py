@@ -1,0 +1,113 @@
+"""API keys: shown once at creation, stored only as a salted HMAC, each bound to a role and an analyst name.
+
+A key reads `jd_<key_id>_<secret>`: the id finds the row, the secret is checked against HMAC-SHA256(salt, secret) in
+constant time. The secret has 256 bits of entropy, so a fast keyed hash is enough (no password-style KDF needed).
+"""
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from janedoe.errors import JaneDoeInputError, NotFoundError
+from janedoe.service_state.tables import api_keys
+from sqlalchemy import Engine, insert, select, update
+
+_KEY_SHAPE = re.compile(r"^jd_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+_NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the analyst name (for budgets and the audit log), the role (for masking), admin rights."""
+
+    key_id: str
+    name: str
+    role: str
+    admin: bool
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    key_id: str
+    name: str
+    role: str
+    admin: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hmac.new(bytes.fromhex(salt), secret.encode(), hashlib.sha256).hexdigest()
+
+
+def check_name(value: str, field: str) -> str:
+    if not _NAME_SHAPE.match(value or ""):
+        message = "must be 1-128 letters, digits or . _ @ - (starting with a letter or digit)"
+        raise JaneDoeInputError(message, where=field)
+    return value
+
+
+class ApiKeys:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, *, role: str, name: str, admin: bool = False) -> tuple[str, KeyInfo]:
+        """Returns the full key (the only time it exists outside the caller) and its stored record."""
+        check_name(role, "role")
+        check_name(name, "name")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        salt = secrets.token_hex(16)
+        info = KeyInfo(key_id, name, role, admin, datetime.now(UTC), None)
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(api_keys).values(
+                    key_id=key_id, salt=salt, digest=_digest(salt, secret), role=role, name=name, admin=admin,
+                    created_at=info.created_at,
+                )
+            )
+        return f"jd_{key_id}_{secret}", info
+
+    def verify(self, presented: str) -> Principal | None:
+        """The principal for a valid, unrevoked key; None for anything else (no hint which part was wrong)."""
+        shape = _KEY_SHAPE.match(presented or "")
+        if shape is None:
+            return None
+        key_id, secret = shape.groups()
+        with self._engine.connect() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        if row is None or row["revoked_at"] is not None:
+            return None
+        if not hmac.compare_digest(row["digest"], _digest(row["salt"], secret)):
+            return None
+        return Principal(key_id=key_id, name=row["name"], role=row["role"], admin=bool(row["admin"]))
+
+    def list(self) -> list[KeyInfo]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings().all()
+        return [_info(row) for row in rows]
+
+    def revoke(self, key_id: str) -> None:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(api_keys)
+                .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=datetime.now(UTC))
+            )
+        if done.rowcount == 0:
+            raise NotFoundError("no active API key with this id", where=f"keys/{key_id}")
+
+
+def _info(row) -> KeyInfo:
+    return KeyInfo(
+        row["key_id"], row["name"], row["role"], bool(row["admin"]),
+        _aware(row["created_at"]), _aware(row["revoked_at"]),
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands timestamps back naive; they were written in UTC.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

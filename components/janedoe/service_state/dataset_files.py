@@ -1,0 +1,69 @@
+"""Turning an uploaded file into a registered dataset: validated against its policy, stored as Parquet, streamed."""
+
+import os
+import shutil
+import tempfile
+
+from janedoe.errors import JaneDoeInputError
+from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.role_masking import check_every_role
+from janedoe.service_state.store import StateStore
+from janedoe.service_state.upload_masking import parse_uploaded_policy, renamed_error
+from janedoe.tabular import AtomicTableWriter, iter_batches, read_schema
+
+_BATCH_ROWS = 65_536
+
+
+def ingest_dataset(
+    state: StateStore, *, upload_path: str, shown_name: str, name: str, table_name: str | None, policy_text: str,
+    created_by: str,
+) -> DatasetRecord:
+    """Registers the file at upload_path under `name`; errors name `shown_name`, never the server's temp path.
+
+    The data is rewritten as Parquet in the service's data dir (atomic), so row reads and exports stream from one
+    format; the upload itself is left for the caller to delete.
+    """
+    try:
+        policy = parse_uploaded_policy(policy_text)
+        table_name = table_name or os.path.splitext(os.path.basename(shown_name))[0]
+        if table_name not in policy.tables:
+            raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{table_name}")
+        schema = read_schema(upload_path)
+        check_every_role(policy, table_name, schema)
+        dataset_id, data_path = state.datasets.new_data_path(".parquet")
+        with AtomicTableWriter(data_path, schema) as writer:
+            for batch in iter_batches(upload_path, batch_size=_BATCH_ROWS):
+                writer.write_batch(batch)
+        row_count = writer.rows_written
+    except JaneDoeInputError as error:
+        raise renamed_error(error, {upload_path: shown_name}) from None
+    columns = [{"name": field.name, "type": str(field.type)} for field in schema]
+    try:
+        return state.datasets.register(
+            dataset_id=dataset_id, name=name, table_name=table_name, data_path=data_path, policy_text=policy_text,
+            row_count=row_count, columns=columns, created_by=created_by,
+        )
+    except BaseException:
+        os.remove(data_path)
+        raise
+
+
+class UploadDir:
+    """A private temp directory for uploads inside the data dir (same filesystem), removed with everything in it."""
+
+    def __init__(self, state: StateStore) -> None:
+        base = state.datasets.data_dir
+        if base is None:
+            raise JaneDoeInputError("this server has no data directory for uploads", where="--data-dir")
+        self.path = tempfile.mkdtemp(prefix=".upload-", dir=base)
+
+    def file(self, filename: str) -> str:
+        """A path for an uploaded file, keeping only the extension of the client's name (never its directories)."""
+        extension = os.path.splitext(os.path.basename(filename or ""))[1].lower()[:12]
+        return os.path.join(self.path, f"upload{extension}")
+
+    def __enter__(self) -> "UploadDir":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,118 @@
+"""Masked reads of a registered dataset for one role: a page of rows, or the whole dataset as a stream of batches.
+
+Parsed policies, maskers and (small) tables are cached per process; the data file is the source of truth, so every
+process serves the same dataset the same way. Deterministic rules (pseudonymize, hash, partial, generalize) give a row
+the same masked value on every read; randomized rules (fake, noise, shuffle) draw fresh values per read.
+"""
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from janedoe.errors import JaneDoeInputError
+from janedoe.policy import parse_policy
+from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.role_masking import role_masker
+from janedoe.tabular import iter_batches, read_schema, read_table
+
+_EXPORT_BATCH_ROWS = 65_536
+_CACHED_TABLE_MAX_ROWS = 5_000_000
+
+
+@dataclass
+class RoleView:
+    """What one role sees of one dataset."""
+
+    record: DatasetRecord
+    masker: object | None  # a janedoe.masking TableMasker, or None for a raw role
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def output_schema(self) -> pa.Schema:
+        if self.masker is None:
+            return _raw_schema(self.record)
+        return self.masker.output_schema
+
+    def mask(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self.masker is None:
+            return batch
+        with self._lock:  # a masker's random state is not meant for concurrent threads
+            return self.masker.mask_batch(batch)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The whole dataset, masked, in bounded memory."""
+        for batch in iter_batches(self.record.data_path, batch_size=_EXPORT_BATCH_ROWS):
+            yield self.mask(batch)
+
+
+def _raw_schema(record: DatasetRecord) -> pa.Schema:
+    return read_schema(record.data_path)
+
+
+class MaskedViews:
+    """Per-process cache of datasets' tables and each role's masker, keyed by dataset id (ids are never reused)."""
+
+    def __init__(self, max_datasets: int = 8) -> None:
+        self.max_datasets = max_datasets
+        self._tables: OrderedDict[str, pa.Table] = OrderedDict()
+        self._views: dict[tuple[str, str], RoleView] = {}
+        self._policies: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def view(self, record: DatasetRecord, role: str) -> RoleView:
+        key = (record.dataset_id, role)
+        with self._lock:
+            cached = self._views.get(key)
+        if cached is not None:
+            return cached
+        policy = self.policy(record)
+        masker = role_masker(policy, record.table_name, _raw_schema(record), role)
+        view = RoleView(record, masker)
+        with self._lock:
+            return self._views.setdefault(key, view)
+
+    def rows(self, record: DatasetRecord, role: str, *, offset: int, limit: int) -> pa.Table:
+        """Rows [offset, offset+limit) as `role` sees them."""
+        view = self.view(record, role)
+        page = self.raw_table(record).slice(offset, limit)
+        masked = [view.mask(batch) for batch in page.combine_chunks().to_batches()]
+        return pa.Table.from_batches(masked, schema=view.output_schema) if masked else view.output_schema.empty_table()
+
+    def forget(self, dataset_id: str) -> None:
+        with self._lock:
+            self._tables.pop(dataset_id, None)
+            self._policies.pop(dataset_id, None)
+            for key in [key for key in self._views if key[0] == dataset_id]:
+                del self._views[key]
+
+    def policy(self, record: DatasetRecord):
+        """The dataset's parsed policy (cached)."""
+        with self._lock:
+            policy = self._policies.get(record.dataset_id)
+        if policy is None:
+            policy = parse_policy(record.policy_text, f"datasets/{record.dataset_id}/policy")
+            with self._lock:
+                self._policies[record.dataset_id] = policy
+        return policy
+
+    def raw_table(self, record: DatasetRecord) -> pa.Table:
+        """The dataset's original data (cached): only for components that release noisy or masked results."""
+        with self._lock:
+            table = self._tables.get(record.dataset_id)
+            if table is not None:
+                self._tables.move_to_end(record.dataset_id)
+                return table
+        if record.row_count > _CACHED_TABLE_MAX_ROWS:
+            raise _too_big()
+        table = read_table(record.data_path)
+        with self._lock:
+            self._tables[record.dataset_id] = table
+            while len(self._tables) > self.max_datasets:
+                self._tables.popitem(last=False)
+        return table
+
+
+def _too_big():
+    return JaneDoeInputError("dataset too large for paged reads; use the export endpoint", where="rows")

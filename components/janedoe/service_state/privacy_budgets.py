@@ -1,0 +1,57 @@
+"""Differentially private queries and synthetic data on registered datasets, charged to the caller's ledger budget.
+
+Budgets are per (dataset id, analyst name) in the ledger that shares the service's database, so every API process
+charges the same budget. An analyst's first use creates their budget from the table's `dp:` section of the policy;
+an admin can set another. Only roles the policy names may spend (like row reads, a role it does not name gets 403).
+"""
+
+from janedoe.dp_noise import run_query
+from janedoe.errors import NotFoundError
+from janedoe.ledger import Budget, Ledger
+from janedoe.service_state.api_keys import Principal
+from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.masked_views import MaskedViews
+from janedoe.service_state.role_masking import RoleNotAllowedError
+
+
+class DatasetPrivacy:
+    def __init__(self, ledger: Ledger, views: MaskedViews) -> None:
+        self.ledger, self.views = ledger, views
+
+    def check_role(self, record: DatasetRecord, principal: Principal) -> None:
+        if principal.role not in (self.views.policy(record).roles or {}):
+            raise RoleNotAllowedError("the dataset's policy gives this role no access", where=f"roles.{principal.role}")
+
+    def budget(self, record: DatasetRecord, analyst: str) -> Budget:
+        """The analyst's budget on this dataset, created from the policy's `dp:` section on first use."""
+        try:
+            return self.ledger.budget(record.dataset_id, analyst)
+        except NotFoundError:
+            pass
+        section = self.views.policy(record).tables[record.table_name].dp
+        if section is None:
+            raise NotFoundError(
+                "no privacy budget: the policy's table has no dp section and no admin set one", where="ledger"
+            )
+        # Two processes may both get here: set_budget is idempotent for the same totals and never resets spends.
+        return self.ledger.set_budget(
+            record.dataset_id, analyst, epsilon=section.epsilon, delta=section.delta or 0.0, rho=section.rho
+        )
+
+    def query(
+        self, record: DatasetRecord, principal: Principal, expression: str, *, epsilon: float, delta: float = 0.0,
+        by: str | None = None,
+    ) -> dict:
+        """One private answer; the ledger is charged before any noise is drawn (a refusal charges nothing)."""
+        self.check_role(record, principal)
+        self.budget(record, principal.name)
+        table_policy = self.views.policy(record).tables[record.table_name]
+
+        def charge(cost, mechanism: str) -> None:
+            self.ledger.spend(record.dataset_id, principal.name, cost, query=expression, mechanism=mechanism)
+
+        answer = run_query(
+            self.views.raw_table(record), expression, epsilon=epsilon, delta=delta, section=table_policy.dp,
+            columns_bounds=table_policy.columns, by=by, charge=charge,
+        )
+        return answer.to_dict()

@@ -1,0 +1,134 @@
+"""`db dump`: a masked plain-SQL dump (schema, then rows as multi-row INSERTs, then keys, indexes and sequences)
+that `psql` or `sqlite3` loads; written to a temporary file beside the output and renamed only when complete.
+
+Values become SQL literals column by column with Arrow compute (quotes doubled), never by formatting rows in Python.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+from janedoe.errors import JaneDoeInputError
+from janedoe.sqldb.copy_plan import make_plan
+from janedoe.sqldb.database_url import parse_database_url
+from janedoe.sqldb.snapshot_reader import SnapshotReader
+from janedoe.sqldb.snapshot_reader import quote_identifier as q
+from janedoe.sqldb.subset import keep_filter, plan_subset
+from janedoe.sqldb.table_writer import ddl
+
+ROWS_PER_INSERT = 500
+
+
+def dump_database(
+    policy,
+    source_url: str,
+    output_path: str,
+    *,
+    dialect: str | None = None,
+    tables: list[str] | None = None,
+    batch_size: int = 10_000,
+    where: list[str] = (),
+    sample: list[str] = (),
+    seed: int = 0,
+    policy_name: str = "policy",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, int]:
+    source = parse_database_url(source_url, where="--from")
+    dialect = dialect or source.dialect
+    if dialect not in ("sqlite", "postgresql"):
+        raise JaneDoeInputError("dialect must be sqlite or postgresql", where="--dialect")
+    directory = os.path.dirname(os.path.abspath(output_path))
+    if not os.path.isdir(directory):
+        raise JaneDoeInputError("the output's directory does not exist", where=output_path)
+    plan = make_plan(policy, source, dialect, tables=tables, where=where, sample=sample, seed=seed,
+                     policy_name=policy_name)
+    rows: dict[str, int] = {}
+    handle, temporary = tempfile.mkstemp(prefix=".janedoe-dump-", suffix=".sql", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.write(f"-- masked dump written by janedoe from {source.redacted}\n")
+            if dialect == "postgresql":
+                out.write("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n")
+            out.write("BEGIN;\n")
+            for name in plan.order.tables:
+                table = plan.metadata.tables[name]
+                created = sa.schema.CreateTable(table, include_foreign_key_constraints=[] if dialect == "postgresql"
+                                                else None)
+                out.write(ddl(created, dialect) + ";\n")
+            with SnapshotReader(source) as reader:
+                kept = plan_subset(reader, plan.schema, plan.order, plan.subset, seed=seed)
+                for name in plan.order.tables:
+                    rows[name] = _dump_table(out, reader, plan, name, kept.get(name), batch_size, progress, dialect)
+            if dialect == "postgresql":
+                for name in plan.order.tables:
+                    for constraint in plan.metadata.tables[name].foreign_key_constraints:
+                        out.write(ddl(sa.schema.AddConstraint(constraint), dialect) + ";\n")
+                for table_name, column in plan.serials:
+                    sequence = q(f"{table_name}_{column}_seq")
+                    out.write(f"CREATE SEQUENCE {sequence} OWNED BY {q(table_name)}.{q(column)};\n")
+                    out.write(f"ALTER TABLE {q(table_name)} ALTER COLUMN {q(column)} SET DEFAULT"
+                              f" nextval('{sequence}');\n")
+                    out.write(f"SELECT setval('{sequence}', COALESCE((SELECT max({q(column)}) FROM"
+                              f" {q(table_name)}), 0) + 1, false);\n")
+            for name in plan.order.tables:
+                for index in plan.metadata.tables[name].indexes:
+                    out.write(ddl(sa.schema.CreateIndex(index), dialect) + ";\n")
+            out.write("COMMIT;\n")
+        os.replace(temporary, output_path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+    return rows
+
+
+def _dump_table(out, reader, plan, name, kept_keys, batch_size, progress, dialect) -> int:
+    table = plan.schema.tables[name]
+    total = len(kept_keys) if kept_keys is not None else reader.count_rows(name)
+    done = 0
+    columns = ", ".join(q(c) for c in table.column_names)
+    for batch in reader.read_batches(table, batch_size=batch_size):
+        if kept_keys is not None:
+            batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
+        if batch.num_rows == 0:
+            continue
+        masked = plan.maskers[name].mask_batch(batch)
+        tuples = sql_row_literals(masked, dialect)
+        for start in range(0, len(tuples), ROWS_PER_INSERT):
+            chunk = tuples.slice(start, ROWS_PER_INSERT)
+            out.write(f"INSERT INTO {q(name)} ({columns}) VALUES\n")
+            out.write(",\n".join(chunk.to_pylist()))
+            out.write(";\n")
+        done += batch.num_rows
+        if progress:
+            progress(name, done, total)
+    if progress:
+        progress(name, done, total)
+    return done
+
+
+def sql_row_literals(batch: pa.RecordBatch, dialect: str) -> pa.Array:
+    """One '(v1, v2, ...)' string per row."""
+    literals = [_literals(column, dialect) for column in batch.columns]
+    joined = pc.binary_join_element_wise(*literals, ", ") if len(literals) > 1 else literals[0]
+    return pc.binary_join_element_wise(pa.scalar("("), joined, pa.scalar(")"), "")
+
+
+def _literals(column: pa.Array, dialect: str) -> pa.Array:
+    kind = column.type
+    if pa.types.is_boolean(kind):
+        true, false = ("TRUE", "FALSE") if dialect == "postgresql" else ("1", "0")
+        text = pc.if_else(column, true, false)
+    elif pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+        text = pc.cast(column, pa.string())
+    elif pa.types.is_floating(kind):
+        text = pc.cast(column, pa.string())
+        finite = pc.is_finite(column)
+        text = pc.if_else(pc.fill_null(finite, True), text, pc.binary_join_element_wise("'", text, "'", ""))
+    else:
+        text = pc.cast(column, pa.string()) if not pa.types.is_string(kind) else column
+        text = pc.binary_join_element_wise("'", pc.replace_substring(text, "'", "''"), "'", "")
+    return pc.fill_null(text, "NULL")

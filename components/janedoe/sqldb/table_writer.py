@@ -1,0 +1,261 @@
+"""Writes masked batches into the target, one transaction per batch, together with the resume state of that batch.
+
+Because the batch and its progress row commit together, an interrupted copy (even kill -9) leaves a target whose
+state says exactly which rows are in it. PostgreSQL loads into bare tables with COPY and gets its primary keys,
+uniques, foreign keys, indexes and sequences afterwards (as pg_dump does); SQLite gets them in CREATE TABLE with
+foreign key enforcement off during the load, then `PRAGMA foreign_key_check` proves them.
+"""
+
+import io
+import json
+import sqlite3
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from janedoe.errors import JaneDoeInputError
+from janedoe.sqldb.connections import postgres_connect, sqlite_writable, wrap_driver_error
+from janedoe.sqldb.database_url import DatabaseUrl
+from janedoe.sqldb.reflection import STATE_TABLE
+from janedoe.sqldb.snapshot_reader import quote_identifier as q
+from janedoe.sqldb.target_schema import bare_table
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+
+META_ROW = ""
+
+
+def dialect_of(name: str):
+    return pg_dialect.dialect() if name == "postgresql" else sqlite_dialect.dialect()
+
+
+def ddl(element, dialect_name: str) -> str:
+    return str(element.compile(dialect=dialect_of(dialect_name))).strip()
+
+
+class TargetWriter:
+    def __init__(self, url: DatabaseUrl) -> None:
+        self.url = url
+        self.dialect = url.dialect
+        if self.dialect == "sqlite":
+            self._conn = sqlite_writable(url)
+        else:
+            self._conn = postgres_connect(url, read_only=False)
+            self._conn.commit()
+
+    def close(self) -> None:
+        try:
+            if self.dialect == "postgresql":
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+
+    # --- what is there already -------------------------------------------------------------------------------
+    def existing_tables(self) -> list[str]:
+        if self.dialect == "sqlite":
+            rows = self._conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+        else:
+            rows = self._conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            ).fetchall()
+            self._conn.commit()
+        return sorted(r[0] for r in rows)
+
+    def read_state(self) -> dict[str, tuple[int, list | None, bool, str]] | None:
+        if STATE_TABLE not in self.existing_tables():
+            return None
+        rows = self._run_query(f"SELECT name, rows_done, last_key, finished, fingerprint FROM {q(STATE_TABLE)}")
+        return {r[0]: (int(r[1]), json.loads(r[2]) if r[2] else None, bool(r[3]), r[4]) for r in rows}
+
+    def drop_all(self, names: list[str]) -> None:
+        with self._transaction():
+            for name in names:
+                cascade = " CASCADE" if self.dialect == "postgresql" else ""
+                self._execute(f"DROP TABLE IF EXISTS {q(name)}{cascade}")
+
+    # --- schema ------------------------------------------------------------------------------------------------
+    def create(self, metadata: sa.MetaData, order: list[str], fingerprint: str) -> None:
+        """State table, meta row and every table, in one transaction: a target has all of it or none of it."""
+        with self._transaction():
+            self._execute(
+                f"CREATE TABLE {q(STATE_TABLE)} (name TEXT PRIMARY KEY, rows_done BIGINT NOT NULL, last_key TEXT,"
+                f" finished INTEGER NOT NULL, fingerprint TEXT)"
+            )
+            self._execute(
+                f"INSERT INTO {q(STATE_TABLE)} VALUES ({self._p}, 0, NULL, 0, {self._p})", (META_ROW, fingerprint)
+            )
+            bare = sa.MetaData()
+            for name in order:
+                table = metadata.tables[name]
+                if self.dialect == "postgresql":
+                    self._execute(ddl(sa.schema.CreateTable(bare_table(table, bare)), self.dialect))
+                else:
+                    self._execute(ddl(sa.schema.CreateTable(table), self.dialect))
+                self._execute(f"INSERT INTO {q(STATE_TABLE)} VALUES ({self._p}, 0, NULL, 0, NULL)", (name,))
+
+    def clear_table(self, name: str) -> None:
+        with self._transaction():
+            self._execute(f"DELETE FROM {q(name)}")
+            self._execute(f"UPDATE {q(STATE_TABLE)} SET rows_done = 0, last_key = NULL WHERE name = {self._p}", (name,))
+
+    # --- data --------------------------------------------------------------------------------------------------
+    def write_batch(self, name: str, batch: pa.RecordBatch, rows_done: int, last_key: list | None) -> None:
+        with self._transaction():
+            if batch.num_rows:
+                self._insert(name, batch)
+            self._execute(
+                f"UPDATE {q(STATE_TABLE)} SET rows_done = {self._p}, last_key = {self._p} WHERE name = {self._p}",
+                (rows_done, json.dumps(last_key, default=str) if last_key is not None else None, name),
+            )
+
+    def mark_finished(self, name: str) -> None:
+        with self._transaction():
+            self._execute(f"UPDATE {q(STATE_TABLE)} SET finished = 1 WHERE name = {self._p}", (name,))
+
+    def _insert(self, name: str, batch: pa.RecordBatch) -> None:
+        columns = ", ".join(q(c) for c in batch.schema.names)
+        try:
+            if self.dialect == "postgresql":
+                buffer = io.BytesIO()
+                pacsv.write_csv(batch, buffer, pacsv.WriteOptions(include_header=False))
+                with self._conn.cursor().copy(f"COPY {q(name)} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+                    copy.write(buffer.getbuffer())
+            else:
+                values = ", ".join("?" for _ in batch.schema.names)
+                self._conn.executemany(f"INSERT INTO {q(name)} ({columns}) VALUES ({values})", _sqlite_rows(batch))
+        except sqlite3.IntegrityError as error:
+            raise JaneDoeInputError(f"masked rows break a constraint: {error}", where=name) from None
+        except Exception as error:
+            if _is_psycopg_integrity(error):
+                raise wrap_driver_error(error, self.url, where=name) from None
+            raise
+
+    # --- after the load ----------------------------------------------------------------------------------------
+    def finish(self, metadata: sa.MetaData, order: list[str], serials: list[tuple[str, str]]) -> None:
+        """Constraints, indexes and sequences, then the state table goes: a finished target looks like any other."""
+        with self._transaction():
+            if self.dialect == "postgresql":
+                for name in order:
+                    table = metadata.tables[name]
+                    for constraint in sorted(table.constraints, key=_constraint_rank):
+                        if isinstance(constraint, sa.ForeignKeyConstraint):
+                            continue
+                        self._constraint(name, constraint)
+                for name in order:
+                    for constraint in metadata.tables[name].foreign_key_constraints:
+                        self._constraint(name, constraint)
+                for table, column in serials:
+                    self._restart_sequence(table, column)
+            for name in order:
+                for index in metadata.tables[name].indexes:
+                    self._execute(ddl(sa.schema.CreateIndex(index), self.dialect))
+            if self.dialect == "sqlite":
+                broken = self._conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise JaneDoeInputError(
+                        f"{len(broken)} rows break a foreign key after masking", where=f"{broken[0][0]}"
+                    )
+            self._execute(f"DROP TABLE {q(STATE_TABLE)}")
+
+    def _constraint(self, name: str, constraint) -> None:
+        try:
+            self._execute(ddl(sa.schema.AddConstraint(constraint), self.dialect))
+        except Exception as error:
+            if _is_psycopg_integrity(error):
+                columns = ", ".join(c.name for c in constraint.columns)
+                raise JaneDoeInputError(
+                    f"the masked values break {type(constraint).__name__} ({columns}): {_first_line(error)}"
+                    " (the rule is not one-to-one on these values: use hash, keyed_permutation or"
+                    " pseudonymize with unique: true)",
+                    where=name,
+                ) from None
+            raise
+
+    def _restart_sequence(self, table: str, column: str) -> None:
+        sequence = f"{table}_{column}_seq"
+        self._execute(f"CREATE SEQUENCE IF NOT EXISTS {q(sequence)} OWNED BY {q(table)}.{q(column)}")
+        self._execute(f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} SET DEFAULT nextval('{q(sequence)}')")
+        self._execute(
+            f"SELECT setval('{q(sequence)}', COALESCE((SELECT max({q(column)}) FROM {q(table)}), 0) + 1, false)"
+        )
+
+    # --- plumbing ----------------------------------------------------------------------------------------------
+    @property
+    def _p(self) -> str:
+        return "%s" if self.dialect == "postgresql" else "?"
+
+    def _execute(self, sql: str, params: tuple = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def _run_query(self, sql: str) -> list[tuple]:
+        rows = self._conn.execute(sql).fetchall()
+        if self.dialect == "postgresql":
+            self._conn.commit()
+        return rows
+
+    def _transaction(self):
+        return _Transaction(self)
+
+
+class _Transaction:
+    def __init__(self, writer: TargetWriter) -> None:
+        self.writer = writer
+
+    def __enter__(self):
+        if self.writer.dialect == "sqlite":
+            self.writer._conn.execute("BEGIN")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        conn = self.writer._conn
+        if exc_type is None:
+            conn.commit() if self.writer.dialect == "postgresql" else conn.execute("COMMIT")
+            return
+        try:
+            conn.rollback() if self.writer.dialect == "postgresql" else conn.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001  (the original error matters, not the rollback's)
+            pass
+        if not isinstance(exc, JaneDoeInputError) and _is_driver_error(exc):
+            raise wrap_driver_error(exc, self.writer.url) from None
+
+
+def _constraint_rank(constraint) -> int:
+    return 0 if isinstance(constraint, sa.PrimaryKeyConstraint) else 1
+
+
+def _sqlite_rows(batch: pa.RecordBatch):
+    """Python rows for sqlite3 (the driver takes nothing else); dates become ISO text, decimals floats."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_temporal(column.type):
+            column = column.cast(pa.string())
+        elif pa.types.is_decimal(column.type):
+            column = column.cast(pa.float64())
+        columns.append(column.to_pylist())
+    return zip(*columns, strict=False)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _is_psycopg_integrity(error: Exception) -> bool:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(error, (psycopg.errors.IntegrityError, psycopg.errors.DataError))
+
+
+def _is_driver_error(error: BaseException | None) -> bool:
+    if isinstance(error, sqlite3.Error):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(error, psycopg.Error)
+
+

@@ -1,0 +1,222 @@
+"""MST (McKenna, Miklau, Sheldon 2021): noisy 1-ways, a privately selected maximum spanning tree, noisy 2-ways on it.
+
+The zCDP budget rho (from epsilon, delta by the exact conversion) is split in thirds: 1-way marginals of every column,
+the exponential mechanism choosing the d-1 tree edges (each round eps = sqrt(8 rho/3 / (d-1))), and the 2-way
+marginals of the chosen edges. Counts get integer noise from the exact discrete Gaussian. Rare cells (noisy count
+below 3 sigma) are merged into one cell per column as MST does; sampling spreads that cell uniformly back.
+"""
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+import pyarrow as pa
+from janedoe.dp_noise import (
+    MAX_GAUSSIAN_SIGMA,
+    discrete_gaussian,
+    exact_gaussian_sigma,
+    exponential_mechanism,
+    rho_from_epsilon_delta,
+)
+from janedoe.errors import JaneDoeInputError
+from janedoe.synthetic.domain import Domain, build_domain, decode, encode
+from janedoe.synthetic.marginals import marginal_counts
+from janedoe.synthetic.sampling import sample_tree
+from janedoe.synthetic.tree_model import Measurement, TreeModel, estimate_tree_model
+
+
+@dataclass(frozen=True)
+class NoiseRecord:
+    """One use of the private data: a Gaussian measurement (sigma) or an exponential-mechanism round (epsilon)."""
+
+    mechanism: str
+    columns: tuple[str, ...]
+    sigma: float = 0.0
+    epsilon: float = 0.0
+
+    @property
+    def rho(self) -> float:
+        """zCDP cost: 1/(2 sigma^2) for a sensitivity-1 count vector, eps^2/8 for the exponential mechanism."""
+        if self.mechanism == "discrete_gaussian":
+            return 1.0 / (2.0 * self.sigma**2)
+        return self.epsilon**2 / 8.0
+
+
+@dataclass(frozen=True)
+class Compression:
+    """Original cells kept as their own compressed cell, and the rare ones merged into the last compressed cell."""
+
+    to_compressed: np.ndarray
+    rare: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.to_compressed.max()) + 1
+
+
+@dataclass(frozen=True)
+class FittedModel:
+    """A fitted MST model: everything in it is differentially private (it never holds a row of the input)."""
+
+    domain: Domain
+    schema: pa.Schema
+    compressions: tuple[Compression, ...]
+    tree: TreeModel
+    edges: tuple[tuple[str, str], ...]
+    epsilon: float
+    delta: float
+    rho: float
+    noise: tuple[NoiseRecord, ...]
+
+    @property
+    def rho_spent(self) -> float:
+        return float(sum(record.rho for record in self.noise))
+
+    @property
+    def estimated_rows(self) -> int:
+        return max(1, int(round(self.tree.total)))
+
+    def sample(self, rows: int | None = None, rng: np.random.Generator | int | None = None) -> pa.Table:
+        """Synthetic rows with the input's schema (post-processing: costs no privacy)."""
+        rng = np.random.default_rng(rng)
+        rows = self.estimated_rows if rows is None else int(rows)
+        if rows < 0:
+            raise JaneDoeInputError("the number of rows must be non-negative", where="rows")
+        compressed = sample_tree(self.tree, rows, rng)
+        codes = np.empty_like(compressed)
+        for position, compression in enumerate(self.compressions):
+            codes[:, position] = _expand(compressed[:, position], compression, rng)
+        return decode(codes, self.domain, self.schema, rng)
+
+
+def _expand(compressed: np.ndarray, compression: Compression, rng: np.random.Generator) -> np.ndarray:
+    """Compressed cells back to original cells; the rare cell becomes a uniform choice among the rare originals."""
+    kept = np.flatnonzero(~np.isin(np.arange(compression.to_compressed.size), compression.rare))
+    lookup = np.empty(compression.size, dtype=np.int64)
+    lookup[: kept.size] = kept
+    codes = lookup[np.minimum(compressed, compression.size - 1)]
+    if compression.rare.size:
+        is_rare = compressed == compression.size - 1
+        codes[is_rare] = compression.rare[rng.integers(0, compression.rare.size, size=int(is_rare.sum()))]
+    return codes
+
+
+def _compress(values: np.ndarray, sigma: float) -> tuple[Compression, np.ndarray, np.ndarray]:
+    """MST's domain compression: returns the map and the measurement re-expressed on the compressed cells."""
+    supported = values >= 3.0 * sigma
+    rare = np.flatnonzero(~supported)
+    to_compressed = np.cumsum(supported) - 1
+    kept_count = int(supported.sum())
+    to_compressed[rare] = kept_count
+    std = np.full(kept_count + (1 if rare.size else 0), sigma)
+    compressed_values = values[supported]
+    if rare.size:
+        compressed_values = np.append(compressed_values, values[rare].sum())
+        std[-1] = sigma * math.sqrt(rare.size)
+    return Compression(to_compressed.astype(np.int64), rare), compressed_values.astype(np.float64), std
+
+
+class _DisjointSets:
+    def __init__(self, count: int) -> None:
+        self.parent = list(range(count))
+
+    def find(self, item: int) -> int:
+        while self.parent[item] != item:
+            self.parent[item] = self.parent[self.parent[item]]
+            item = self.parent[item]
+        return item
+
+    def union(self, a: int, b: int) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _dyadic_below(epsilon: float, largest_gap: float) -> Fraction:
+    """epsilon rounded down onto a power-of-two grid fine enough to be exact yet keep the sampler's integers in int64.
+
+    The spent epsilon is what is recorded, so rounding down only ever spends (negligibly) less than allotted.
+    """
+    bits = 60
+    while bits > 0 and ((largest_gap + 1.0) * math.floor(epsilon * 2.0**bits) >= 2.0**60
+                        or math.floor(epsilon * 2.0**bits) >= 2**52):
+        bits -= 1
+    return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
+
+
+def _validate_budget(epsilon: float, delta: float) -> None:
+    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
+        raise JaneDoeInputError("epsilon must be a positive number", where="epsilon")
+    if not (isinstance(delta, int | float) and 0 < delta < 1):
+        raise JaneDoeInputError("delta must be between 0 and 1 (exclusive)", where="delta")
+
+
+def fit_mst(table: pa.Table, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
+            rng: np.random.Generator | None = None, iterations: int = 300) -> FittedModel:
+    """Fit MST under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests."""
+    _validate_budget(epsilon, delta)
+    domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(table.schema, domain_spec)
+    if table.num_rows == 0:
+        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
+    codes = encode(table.select(domain.names), domain)
+    names, sizes = domain.names, domain.sizes
+    width = len(names)
+    rho = float(rho_from_epsilon_delta(epsilon, delta))
+    rho_one_way = rho if width == 1 else rho / 3.0
+    noise: list[NoiseRecord] = []
+
+    if math.sqrt(width / (2.0 * rho_one_way)) > MAX_GAUSSIAN_SIGMA:  # the largest sigma MST uses
+        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
+                                where="epsilon")
+    sigma_one_way = exact_gaussian_sigma(math.sqrt(width / (2.0 * rho_one_way)))
+    compressions, measurements = [], []
+    for position, name in enumerate(names):
+        counts = marginal_counts(codes, sizes, (position,))
+        noisy = counts + discrete_gaussian(sigma_one_way, counts.size, rng=rng)
+        noise.append(NoiseRecord("discrete_gaussian", (name,), sigma=float(sigma_one_way)))
+        compression, values, std = _compress(noisy, float(sigma_one_way))
+        compressions.append(compression)
+        measurements.append(Measurement((position,), values, std))
+    compressed = np.column_stack([c.to_compressed[codes[:, i]] for i, c in enumerate(compressions)])
+    compressed_sizes = [c.size for c in compressions]
+
+    edges: list[tuple[int, int]] = []
+    if width > 1:
+        independent = estimate_tree_model(compressed_sizes, [], measurements, iterations=iterations)
+        weights = {}
+        for a, b in itertools.combinations(range(width), 2):
+            exact = marginal_counts(compressed, compressed_sizes, (a, b))
+            product = independent.total * np.outer(independent.node_marginals[a], independent.node_marginals[b])
+            # floor keeps sensitivity 1 (|a - b| <= 1 implies |floor a - floor b| <= 1) and makes scores exact integers
+            weights[a, b] = float(np.floor(np.abs(exact - product).sum()))
+        largest_gap = max(weights.values()) - min(weights.values())
+        selection_epsilon = _dyadic_below(math.sqrt(8.0 * (rho / 3.0) / (width - 1)), largest_gap)
+        components = _DisjointSets(width)
+        for _ in range(width - 1):
+            candidates = [pair for pair in weights if components.find(pair[0]) != components.find(pair[1])]
+            scores = np.array([weights[pair] for pair in candidates])
+            chosen = candidates[int(exponential_mechanism(scores, selection_epsilon, 1.0, rng=rng))]
+            pair_names = (names[chosen[0]], names[chosen[1]])
+            noise.append(NoiseRecord("exponential", pair_names, epsilon=float(selection_epsilon)))
+            components.union(*chosen)
+            edges.append(chosen)
+        sigma_two_way = exact_gaussian_sigma(math.sqrt((width - 1) / (2.0 * (rho / 3.0))))
+        for a, b in edges:
+            counts = marginal_counts(compressed, compressed_sizes, (a, b))
+            noisy = counts + discrete_gaussian(sigma_two_way, counts.size, rng=rng).reshape(counts.shape)
+            noise.append(NoiseRecord("discrete_gaussian", (names[a], names[b]), sigma=float(sigma_two_way)))
+            measurements.append(Measurement((a, b), noisy, np.full(counts.shape, float(sigma_two_way))))
+
+    tree = estimate_tree_model(compressed_sizes, edges, measurements, iterations=iterations)
+    return FittedModel(
+        domain=domain,
+        schema=table.select(domain.names).schema,
+        compressions=tuple(compressions),
+        tree=tree,
+        edges=tuple((names[a], names[b]) for a, b in edges),
+        epsilon=float(epsilon),
+        delta=float(delta),
+        rho=rho,
+        noise=tuple(noise),
+    )

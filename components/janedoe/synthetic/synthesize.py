@@ -1,0 +1,87 @@
+"""One call from a policy section to a synthetic table: fit the chosen method, sample, and say what it cost."""
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
+from janedoe.errors import JaneDoeInputError
+from janedoe.synthetic.domain import build_domain
+from janedoe.synthetic.mst import FittedModel, fit_mst
+
+
+@dataclass(frozen=True)
+class SynthesisResult:
+    table: pa.Table
+    model: FittedModel
+    method: str
+    epsilon: float
+    delta: float
+    rho: float
+    fit_seconds: float
+    sample_seconds: float
+
+    def summary(self) -> dict:
+        """The privacy parameters and timings, for people and reports."""
+        return {
+            "method": self.method,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "rho (zCDP) spent": self.rho,
+            "tree edges": ", ".join(f"{a}-{b}" for a, b in self.model.edges) or "none",
+            "fit seconds": round(self.fit_seconds, 3),
+            "sample seconds": round(self.sample_seconds, 3),
+        }
+
+
+def _field(section, name: str):
+    return section.get(name) if isinstance(section, Mapping) else getattr(section, name, None)
+
+
+def _budget(section) -> tuple[str, float, float]:
+    method = _field(section, "method") or "mst"
+    if method != "mst":
+        raise JaneDoeInputError("only method mst is available for synthetic data so far", where="synthetic.method")
+    epsilon, delta = _field(section, "epsilon"), _field(section, "delta")
+    if epsilon is None:
+        raise JaneDoeInputError("the synthetic section needs epsilon", where="synthetic.epsilon")
+    return method, epsilon, 1e-9 if delta is None else delta
+
+
+def check_synthesis(schema: pa.Schema, section, columns: Mapping) -> None:
+    """Refuse a bad method, budget or column declaration before anything is charged (reads only the schema)."""
+    _budget(section)
+    build_domain(schema, columns)
+
+
+def synthesis_cost(section) -> PrivacyCost:
+    """What a ledger should charge before any noise is drawn: rho-zCDP, and (epsilon, delta)-DP by the conversion."""
+    _, epsilon, delta = _budget(section)
+    return PrivacyCost(epsilon=epsilon, delta=delta, rho=rho_from_epsilon_delta(epsilon, delta))
+
+
+def synthesize(table: pa.Table, section, columns: Mapping, *, rows: int | None = None,
+               seed: int | None = None) -> SynthesisResult:
+    """Fit on `table` under the section's budget and sample `rows` (else the section's rows, else the noisy count).
+
+    The noise always comes from the OS CSPRNG; `seed` only makes the sampling step (post-processing) reproducible.
+    """
+    method, epsilon, delta = _budget(section)
+    started = time.perf_counter()
+    model = fit_mst(table, columns, epsilon=epsilon, delta=delta)
+    fitted = time.perf_counter()
+    rows = rows if rows is not None else _field(section, "rows")
+    synthetic = model.sample(rows, np.random.default_rng(seed))
+    sampled = time.perf_counter()
+    return SynthesisResult(
+        table=synthetic,
+        model=model,
+        method=method,
+        epsilon=model.epsilon,
+        delta=model.delta,
+        rho=model.rho_spent,
+        fit_seconds=fitted - started,
+        sample_seconds=sampled - fitted,
+    )

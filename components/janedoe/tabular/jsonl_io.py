@@ -1,0 +1,101 @@
+"""JSON Lines: streaming reads through pyarrow, and a vectorized writer (pyarrow has no JSON writer).
+
+The writer builds each line with Arrow string kernels, column by column, instead of json.dumps per row.
+"""
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
+from janedoe.errors import JaneDoeInputError
+
+BLOCK_BYTES = 4 * 1024 * 1024
+_ROW_IN_MESSAGE = re.compile(r"in row (\d+)")
+
+
+def _input_error(path: Path, error: Exception, rows_before: int) -> JaneDoeInputError:
+    match = _ROW_IN_MESSAGE.search(str(error))
+    if match:
+        line = rows_before + int(match.group(1)) + 1
+        return JaneDoeInputError("malformed JSON line", where=f"{path}:{line}")
+    kind = str(error).split(":")[0]
+    return JaneDoeInputError(f"unreadable JSON Lines file ({kind})", where=str(path))
+
+
+def _open(path: Path):
+    if path.stat().st_size == 0:
+        raise JaneDoeInputError("empty file: a JSON Lines file needs at least one object", where=str(path))
+    try:
+        return pajson.open_json(path, read_options=pajson.ReadOptions(use_threads=False, block_size=BLOCK_BYTES))
+    except pa.ArrowInvalid as error:
+        raise _input_error(path, error, 0) from None
+
+
+def read_jsonl_schema(path: Path) -> pa.Schema:
+    return _open(path).schema
+
+
+def iter_jsonl_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    reader = _open(path)
+    rows = 0
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:
+            raise _input_error(path, error, rows) from None
+        rows += batch.num_rows
+        yield batch
+
+
+_CONTROL_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")] + [
+    (chr(code), f"\\u{code:04x}") for code in range(32) if chr(code) not in "\n\r\t"
+]
+
+
+def _json_string(values: pa.Array) -> pa.Array:
+    """JSON string literals for a string array (quotes and escapes), nulls kept."""
+    for raw, escaped in _CONTROL_ESCAPES:
+        if pc.any(pc.match_substring(values, raw)).as_py():
+            values = pc.replace_substring(values, raw, escaped)
+    return pc.binary_join_element_wise('"', values, '"', "")
+
+
+def _json_values(values: pa.Array) -> pa.Array:
+    """Each value's JSON text ('null' for nulls)."""
+    kind = values.type
+    if pa.types.is_dictionary(kind):
+        values = values.cast(kind.value_type)
+        kind = values.type
+    if pa.types.is_null(kind):
+        return pa.array(["null"] * len(values), pa.string())
+    if pa.types.is_boolean(kind) or pa.types.is_integer(kind):
+        text = pc.cast(values, pa.string())
+    elif pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if pa.types.is_floating(kind):
+            values = pc.if_else(pc.is_finite(values), values, pa.scalar(None, kind))
+        text = pc.cast(values, pa.string())
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = _json_string(values.cast(pa.string()))
+    elif pa.types.is_temporal(kind):
+        text = _json_string(pc.cast(values, pa.string()))
+    else:
+        text = pa.array([None if v is None else json.dumps(v, default=str) for v in values.to_pylist()], pa.string())
+    return pc.fill_null(text, "null")
+
+
+def jsonl_lines(batch: pa.RecordBatch) -> pa.Array:
+    """One JSON object text per row of the batch."""
+    if batch.num_columns == 0:
+        return pa.array(["{}"] * batch.num_rows, pa.string())
+    parts: list = []
+    for index, field in enumerate(batch.schema):
+        prefix = ("{" if index == 0 else ",") + json.dumps(field.name, ensure_ascii=False) + ":"
+        parts.extend([prefix, _json_values(batch.column(index))])
+    parts.append("}\n")
+    return pc.binary_join_element_wise(*parts, "")
