@@ -194,7 +194,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer draws and shorter ledger runs")
     args = parser.parse_args()
     draws = 100_000 if args.quick else 1_000_000
-    slow_draws = 20_000 if args.quick else 200_000
+    slow_draws = 20_000 if args.quick else 50_000
     seconds = 1.0 if args.quick else 3.0
     started = datetime.datetime.now(datetime.UTC)
 

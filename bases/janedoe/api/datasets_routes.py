@@ -11,11 +11,10 @@ import pyarrow.compute as pc
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from janedoe.api.auth import Admin, Caller
-from janedoe.api.errors import ApiError
 from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.api.uploads import saved_upload
+from janedoe.api.uploads import read_policy_upload, saved_upload
 from janedoe.service_state import DatasetRecord, ingest_dataset
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -54,14 +53,6 @@ def _out(record: DatasetRecord) -> DatasetOut:
         columns=[ColumnOut(**column) for column in record.columns], created_by=record.created_by,
         created_at=record.created_at,
     )
-
-
-async def read_policy_upload(upload: UploadFile) -> str:
-    data = await upload.read()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "bad_input", "the policy must be UTF-8 text (YAML)") from None
 
 
 @router.post("", response_model=DatasetOut, status_code=201)

@@ -7,11 +7,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import FileResponse
 from janedoe.api.auth import Caller
-from janedoe.api.datasets_routes import read_policy_upload
 from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.api.uploads import saved_upload
+from janedoe.api.uploads import read_policy_upload, saved_upload
 from janedoe.service_state import mask_upload
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool

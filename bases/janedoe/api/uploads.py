@@ -5,6 +5,7 @@ import shutil
 from contextlib import asynccontextmanager
 
 from fastapi import UploadFile
+from janedoe.api.errors import ApiError
 from janedoe.errors import JaneDoeInputError
 from janedoe.service_state import StateStore, UploadDir, renamed_error
 from starlette.concurrency import run_in_threadpool
@@ -33,3 +34,11 @@ async def saved_upload(state: StateStore, upload: UploadFile, *, keep: bool = Fa
         raise
     if not keep:
         shutil.rmtree(uploads.path, ignore_errors=True)
+
+
+async def read_policy_upload(upload: UploadFile) -> str:
+    data = await upload.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "bad_input", "the policy must be UTF-8 text (YAML)") from None

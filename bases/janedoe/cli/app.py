@@ -3,9 +3,8 @@
 import sys
 
 import typer
-from rich.console import Console
-
 from janedoe.errors import JaneDoeInputError
+from rich.console import Console
 
 app = typer.Typer(
     name="janedoe",
@@ -23,7 +22,8 @@ def main() -> None:
     from janedoe.cli import commands  # noqa: F401  (registers every command on `app`)
 
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False hands errors to us; a command's typer.Exit(code) comes back as the return value.
+        result = app(standalone_mode=False)
     except JaneDoeInputError as error:
         stderr.print(f"error: {error}", markup=False)
         sys.exit(2)
@@ -32,12 +32,10 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         stderr.print("interrupted", markup=False)
         sys.exit(130)
+    except typer.TyperException as error:  # usage errors: missing or bad arguments and options
+        error.show()
+        sys.exit(2)
     except Exception as error:  # noqa: BLE001  (the last guard: never a traceback for the user)
-        import click
-
-        if isinstance(error, click.exceptions.ClickException):
-            error.show()
-            sys.exit(2)
         stderr.print(f"internal error ({type(error).__name__}); please report it", markup=False)
         sys.exit(1)
-    sys.exit(0)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -97,10 +97,10 @@ def gaussian_parameters(*, sensitivity, rho, size: int, integer_valued: bool) ->
     delta_l2 = float(positive_fraction(sensitivity, "sensitivity"))
     sigma = gaussian_sigma_for(delta_l2, rho)
     k = _grid_exponent(Fraction(sigma), integer_valued, math.sqrt(size))
-    k = max(k, math.ceil(math.log2(sigma / 2**14)))  # the exact sampler's range; long vectors pay more rounding
+    k = max(k, math.ceil(math.log2(sigma / 2**12)))  # the exact sampler's range; long vectors pay more rounding
     while True:
         paid = delta_l2 if integer_valued and k == 0 else delta_l2 + math.sqrt(size) * 2.0**k
-        if gaussian_sigma_for(paid, rho) / 2.0**k <= 2**14:
+        if gaussian_sigma_for(paid, rho) / 2.0**k <= 2**12:
             break
         k += 1
     sigma_units = exact_gaussian_sigma(Fraction(gaussian_sigma_for(paid, rho) / 2.0**k))

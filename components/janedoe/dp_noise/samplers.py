@@ -18,7 +18,8 @@ from janedoe.errors import JaneDoeInputError
 
 _LAPLACE_MAX_NUMERATOR = 1 << 52
 _GAUSSIAN_MAX_DENOMINATOR = 1 << 56
-MAX_GAUSSIAN_SIGMA = 1 << 15
+MAX_GAUSSIAN_SIGMA = 1 << 13  # 2 sigma^2 (sigma + 1)^2 stays below 2^56 even for an integer sigma
+MAX_LAPLACE_SCALE = 1 << 51
 
 
 def _check_size(size) -> int:
@@ -30,8 +31,8 @@ def _check_size(size) -> int:
 def exact_laplace_scale(scale) -> Fraction:
     """The scale the sampler really uses: the given one, rounded up onto a dyadic grid only when it is too long."""
     value = positive_fraction(scale, "scale")
-    if value >= _LAPLACE_MAX_NUMERATOR:
-        raise JaneDoeInputError("scale is too large for the exact sampler (max 2^52)", where="scale")
+    if value > MAX_LAPLACE_SCALE:
+        raise JaneDoeInputError("scale is too large for the exact sampler (max 2^51)", where="scale")
     bits = 60
     while value.numerator >= _LAPLACE_MAX_NUMERATOR:
         bits -= 1
@@ -49,7 +50,7 @@ def exact_gaussian_sigma(sigma) -> Fraction:
     value = positive_fraction(sigma, "sigma")
     if value > MAX_GAUSSIAN_SIGMA:
         raise JaneDoeInputError(
-            "sigma is too large for the exact int64 sampler (max 32768); add noise on a grid instead", where="sigma"
+            "sigma is too large for the exact int64 sampler (max 8192); add noise on a grid instead", where="sigma"
         )
     bits = 40
     while _gaussian_denominator(value) >= _GAUSSIAN_MAX_DENOMINATOR:

@@ -19,10 +19,13 @@ class NumberRangeMasker(ColumnMasker):
     def apply(self, values: pa.Array) -> pa.Array:
         if self.integral:
             step = int(self.step)
-            ints = values.cast(pa.int64())
-            low = pc.multiply(_floor_div(ints, step), step)
-            high = pc.add(low, step - 1)
-            return pc.binary_join_element_wise(pc.cast(low, pa.string()), pc.cast(high, pa.string()), "-")
+            low = pc.dictionary_encode(pc.multiply(_floor_div(values.cast(pa.int64()), step), step))
+            # few distinct ranges: build each label once, then spread them with a take
+            starts = low.dictionary
+            labels = pc.binary_join_element_wise(
+                pc.cast(starts, pa.string()), pc.cast(pc.add(starts, step - 1), pa.string()), "-"
+            )
+            return labels.take(low.indices)
         x = pc.cast(values, pa.float64())
         low = pc.multiply(pc.floor(pc.divide(x, float(self.step))), float(self.step))
         high = pc.add(low, float(self.step))

@@ -84,8 +84,21 @@ def hex_strings(digests: np.ndarray) -> pa.Array:
 
 
 def per_distinct(values: pa.Array, compute) -> pa.Array:
-    """Apply `compute` (distinct non-null text -> outputs) once per distinct value and spread the results back."""
-    encoded = pc.dictionary_encode(as_text(values))
+    """Apply `compute` (distinct non-null text -> outputs) once per distinct value and spread the results back.
+
+    When a sample shows nearly every value is distinct (keys, emails), de-duplicating costs more than it saves and
+    `compute` runs on the non-null values directly.
+    """
+    text = as_text(values)
+    sample = text.slice(0, 2048)
+    if len(sample) and pc.count_distinct(sample).as_py() > 0.9 * (len(sample) - sample.null_count):
+        valid = text.drop_null() if text.null_count else text
+        outputs = compute(valid)
+        if not text.null_count:
+            return outputs
+        positions = pc.subtract(pc.cumulative_sum(pc.cast(pc.is_valid(text), pa.int64())), 1)
+        return outputs.take(pc.if_else(pc.is_valid(text), positions, pa.scalar(None, pa.int64())))
+    encoded = pc.dictionary_encode(text)
     distinct = encoded.dictionary
     outputs = compute(distinct)
     return outputs.take(encoded.indices)

@@ -22,9 +22,15 @@ class PartialMasker(ColumnMasker):
     def apply(self, values: pa.Array) -> pa.Array:
         text = as_text(values)
         prefix, suffix, padding = self.rule.prefix, self.rule.suffix, self.rule.padding
-        head = pc.utf8_slice_codeunits(text, 0, prefix) if prefix else pc.if_else(pc.is_null(text), text, "")
-        tail = pc.utf8_slice_codeunits(text, -suffix) if suffix else pc.if_else(pc.is_null(text), text, "")
-        joined = pc.binary_join_element_wise(head, padding, tail, "")
+        parts = []
+        if prefix:
+            parts.append(pc.utf8_slice_codeunits(text, 0, prefix))
+        parts.append(padding)
+        if suffix:
+            parts.append(pc.utf8_slice_codeunits(text, -suffix))
+        if len(parts) == 1:
+            return pc.if_else(pc.is_null(text), pa.scalar(None, pa.string()), padding)
+        joined = pc.binary_join_element_wise(*parts, "")
         long_enough = pc.greater(pc.utf8_length(text), prefix + suffix)
         return pc.if_else(long_enough, joined, pa.scalar(padding, pa.string()))
 
@@ -38,21 +44,15 @@ class PartialEmailMasker(ColumnMasker):
         self.rule = rule
 
     def apply(self, values: pa.Array) -> pa.Array:
-        text = as_text(values)
-        local = pc.replace_substring_regex(text, "@.*$", "")
-        domain = pc.if_else(
-            pc.match_substring(text, "@"), pc.replace_substring_regex(text, "^[^@]*@", ""), pa.scalar("", pa.string())
-        )
-        has_dot = pc.match_substring(domain, ".")
-        tld = pc.if_else(has_dot, pc.replace_substring_regex(domain, r"^.*\.", ""), pa.scalar("", pa.string()))
-        return pc.binary_join_element_wise(
-            pc.utf8_slice_codeunits(local, 0, 2),
-            "******@",
-            pc.utf8_slice_codeunits(domain, 0, 2),
-            "******.",
-            tld,
-            "",
-        )
+        # One regex pass: two characters of the local part, the domain before its last dot, the last label.
+        parts = pc.extract_regex(as_text(values), _EMAIL_PARTS)
+        local, domain, tld = (pc.struct_field(parts, name) for name in ("local", "domain", "tld"))
+        whole_domain = pc.binary_join_element_wise(domain, tld, ".")
+        head = pc.utf8_slice_codeunits(pc.if_else(pc.equal(tld, ""), domain, whole_domain), 0, 2)
+        return pc.binary_join_element_wise(local, "******@", head, "******.", tld, "")
+
+
+_EMAIL_PARTS = r"(?s)^(?P<local>[^@]{0,2})[^@]*(?:@(?P<domain>.*?)(?:\.(?P<tld>[^.]*))?)?$"
 
 
 class RegexReplaceMasker(ColumnMasker):

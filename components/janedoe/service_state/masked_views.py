@@ -27,13 +27,8 @@ class RoleView:
 
     record: DatasetRecord
     masker: object | None  # a janedoe.masking TableMasker, or None for a raw role
+    output_schema: pa.Schema
     _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def output_schema(self) -> pa.Schema:
-        if self.masker is None:
-            return _raw_schema(self.record)
-        return self.masker.output_schema
 
     def mask(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self.masker is None:
@@ -45,10 +40,6 @@ class RoleView:
         """The whole dataset, masked, in bounded memory."""
         for batch in iter_batches(self.record.data_path, batch_size=_EXPORT_BATCH_ROWS):
             yield self.mask(batch)
-
-
-def _raw_schema(record: DatasetRecord) -> pa.Schema:
-    return read_schema(record.data_path)
 
 
 class MaskedViews:
@@ -67,9 +58,9 @@ class MaskedViews:
             cached = self._views.get(key)
         if cached is not None:
             return cached
-        policy = self.policy(record)
-        masker = role_masker(policy, record.table_name, _raw_schema(record), role)
-        view = RoleView(record, masker)
+        schema = read_schema(record.data_path)
+        masker = role_masker(self.policy(record), record.table_name, schema, role)
+        view = RoleView(record, masker, schema if masker is None else masker.output_schema)
         with self._lock:
             return self._views.setdefault(key, view)
 
@@ -105,7 +96,7 @@ class MaskedViews:
                 self._tables.move_to_end(record.dataset_id)
                 return table
         if record.row_count > _CACHED_TABLE_MAX_ROWS:
-            raise _too_big()
+            raise JaneDoeInputError("dataset too large for paged reads; use the export endpoint", where="rows")
         table = read_table(record.data_path)
         with self._lock:
             self._tables[record.dataset_id] = table
@@ -113,6 +104,3 @@ class MaskedViews:
                 self._tables.popitem(last=False)
         return table
 
-
-def _too_big():
-    return JaneDoeInputError("dataset too large for paged reads; use the export endpoint", where="rows")

@@ -43,20 +43,20 @@ def sniff_delimiter(path: Path) -> str:
     return best
 
 
-def _options(delimiter: str, column_types: dict[str, pa.DataType] | None, failed_rows: list):
+def _options(delimiter: str, column_types: dict[str, pa.DataType] | None, failed_rows: list, threads: bool):
     def on_invalid_row(row) -> str:
         failed_rows.append(row)
         return "error"
 
-    read = pacsv.ReadOptions(use_threads=False, block_size=BLOCK_BYTES)
+    read = pacsv.ReadOptions(use_threads=threads, block_size=BLOCK_BYTES)
     parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid_row, newlines_in_values=True)
     convert = pacsv.ConvertOptions(column_types=column_types or {}, strings_can_be_null=True)
     return read, parse, convert
 
 
-def _open(path: Path, delimiter: str, column_types: dict[str, pa.DataType] | None):
+def _open(path: Path, delimiter: str, column_types: dict[str, pa.DataType] | None, threads: bool = False):
     failed_rows: list = []
-    read, parse, convert = _options(delimiter, column_types, failed_rows)
+    read, parse, convert = _options(delimiter, column_types, failed_rows, threads)
     if path.stat().st_size == 0:
         raise JaneDoeInputError("empty file: a CSV file needs at least a header line", where=str(path))
     try:
@@ -90,15 +90,28 @@ def iter_csv_batches(path: Path, delimiter: str | None = None) -> Iterator[pa.Re
     """Record batches of a CSV file in file order, each about one block of the file."""
     schema, delimiter = read_csv_schema(path, delimiter)
     column_types = {f.name: f.type for f in schema}
-    reader, failed_rows = _open(path, delimiter, column_types)
+    reader, failed_rows = _open(path, delimiter, column_types, threads=True)
     while True:
         try:
             batch = reader.read_next_batch()
         except StopIteration:
             return
         except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            if failed_rows and failed_rows[-1].number is None:
+                failed_rows[:] = _rows_failing_serially(path, delimiter, column_types)
             raise _input_error(path, error, failed_rows, column_types, delimiter) from None
         yield batch
+
+
+def _rows_failing_serially(path: Path, delimiter: str, column_types: dict[str, pa.DataType]) -> list:
+    """Re-read serially (the error path only): a threaded read does not know which line a bad row is on."""
+    reader, failed_rows = _open(path, delimiter, column_types, threads=False)
+    try:
+        for _ in reader:
+            pass
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        pass
+    return failed_rows
 
 
 def _input_error(path, error, failed_rows, column_types, delimiter=",") -> JaneDoeInputError:

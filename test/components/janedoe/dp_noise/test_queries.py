@@ -202,3 +202,10 @@ def test_contribution_bounding_across_record_batches():
     assert bound_contributions(table, "u", 1).column("u").to_pylist() == ["a", "b", "c"]
     assert bound_contributions(table, "u", 2).column("u").to_pylist() == ["a", "b", "a", "c", "b"]
     assert bound_contributions(table, None, 1).num_rows == 6
+
+
+def test_histogram_of_a_numeric_column_uses_public_bins():
+    table = pa.table({"age": [5, 10, 60, 99, 150, None]})
+    bounds = {"age": {"bounds": (0, 100), "bins": 2}}
+    answer = run_query(table, "histogram(age)", epsilon=50.0, columns_bounds=bounds, rng=np.random.default_rng(9))
+    assert [(g.key, g.value) for g in answer.groups] == [("[0, 50)", 2), ("[50, 100]", 3)]  # 150 clamped into the top

@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from janedoe.dp_noise import discrete_gaussian, discrete_laplace, exact_gaussian_sigma
+from janedoe.dp_noise import MAX_GAUSSIAN_SIGMA, discrete_gaussian, discrete_laplace, exact_gaussian_sigma
 from janedoe.dp_noise.bernoulli import bernoulli_exp_minus, bernoulli_exp_minus_one
 from janedoe.dp_noise.randomness import GeneratorSource, UrandomSource
 from janedoe.errors import JaneDoeInputError
@@ -133,3 +133,10 @@ def test_exact_parameters_and_bad_input():
     with pytest.raises(JaneDoeInputError):
         discrete_gaussian(1e6, 5)
     assert discrete_laplace(1, 0).size == 0
+    # the largest parameters still work and keep their law's spread
+    assert np.std(discrete_gaussian(MAX_GAUSSIAN_SIGMA, 20_000, np.random.default_rng(1))) == pytest.approx(
+        MAX_GAUSSIAN_SIGMA, rel=0.03
+    )
+    assert exact_gaussian_sigma(MAX_GAUSSIAN_SIGMA - 0.3) >= MAX_GAUSSIAN_SIGMA - 0.3
+    huge = discrete_laplace(2**51 - 0.5, 1000, np.random.default_rng(2))
+    assert np.abs(huge).max() > 2**45

@@ -172,7 +172,7 @@ def test_two_stores_on_one_postgresql_share_keys_and_datasets(postgres_url, tmp_
 def test_processes_starting_at_once_on_one_postgresql_all_get_a_usable_schema(postgres_url):
     script = "import sys; from janedoe.service_state import StateStore; StateStore.open(sys.argv[1]).keys.list()"
     argv = [sys.executable, "-c", script, postgres_url]
-    processes = [subprocess.Popen(argv, stderr=subprocess.PIPE) for _ in range(3)]
+    processes = [subprocess.Popen(argv, stderr=subprocess.PIPE) for _ in range(2)]
     for process in processes:
         _, stderr = process.communicate(timeout=60)
         assert process.returncode == 0, stderr.decode()[-500:]

@@ -98,14 +98,14 @@ tables:
     columns:
       id: {mask: keyed_permutation}
       email: {mask: pseudonymize, kind: email, unique: true, pool_size: 1000}
-      full_name: {mask: pseudonymize, kind: name, pool_size: 500}
+      full_name: {mask: pseudonymize, kind: name, locale: de_DE, pool_size: 500}
       phone: {mask: pseudonymize, kind: phone_number, pool_size: 500}
       birth_date: {mask: generalize, to: year}
       created_at: {mask: keep}
   addresses:
     columns:
       id: {mask: keep}
-      street: {mask: pseudonymize, kind: street_address, pool_size: 500}
+      street: {mask: pseudonymize, kind: street_address, locale: de_DE, pool_size: 500}
       city: {mask: keep}
       postal_code: {mask: partial, prefix: 2, padding: xxx, suffix: 0}
   orders:
