@@ -6,19 +6,28 @@ janedoe.sqldb is imported inside the commands: SQLAlchemy's import cost is paid 
 import os
 import tempfile
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from janedoe.cli.app import app
 from janedoe.errors import JaneDoeInputError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 db_app = typer.Typer(help="Anonymize whole SQL databases (SQLite, PostgreSQL): scan, masked copy, masked dump.",
                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 stderr = Console(stderr=True, highlight=False)
+
+WhereOption = Annotated[
+    list[str] | None,
+    typer.Option("--where", metavar="TABLE:CONDITION", help="subset: rows matching an SQL condition (repeatable)"),
+]
+SampleOption = Annotated[
+    list[str] | None,
+    typer.Option("--sample", metavar="TABLE:FRACTION", help="subset: a seeded random fraction (repeatable)"),
+]
 
 
 @contextmanager
@@ -76,8 +85,8 @@ def copy(
     target: str = typer.Option(..., "--to", help="target database URL"),
     tables: str | None = typer.Option(None, "--tables", help="comma-separated tables (default: all)"),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="rows per batch and per target transaction"),
-    where: list[str] = typer.Option([], "--where", help="subset: table:SQL condition (repeatable)"),
-    sample: list[str] = typer.Option([], "--sample", help="subset: table:fraction (repeatable)"),
+    where: WhereOption = None,
+    sample: SampleOption = None,
     replace: bool = typer.Option(False, "--replace", help="drop the target's tables first if it is not empty"),
     seed: int = typer.Option(0, "--seed", help="seed for random rules and --sample"),
 ) -> None:
@@ -88,8 +97,8 @@ def copy(
     loaded = load_policy(policy)
     with _table_progress() as update:
         report = copy_database(
-            loaded, source, target, tables=_tables(tables), batch_size=batch_size, where=where, sample=sample,
-            replace=replace, seed=seed, policy_name=policy, progress=update,
+            loaded, source, target, tables=_tables(tables), batch_size=batch_size, where=where or [],
+            sample=sample or [], replace=replace, seed=seed, policy_name=policy, progress=update,
         )
     total = sum(report.rows.values())
     verb = "resumed and finished" if report.resumed else "copied"
@@ -104,8 +113,8 @@ def dump(
     dialect: str | None = typer.Option(None, "--dialect", help="sqlite or postgresql (default: the source's)"),
     tables: str | None = typer.Option(None, "--tables", help="comma-separated tables (default: all)"),
     batch_size: int = typer.Option(10_000, "--batch-size", min=1),
-    where: list[str] = typer.Option([], "--where", help="subset: table:SQL condition (repeatable)"),
-    sample: list[str] = typer.Option([], "--sample", help="subset: table:fraction (repeatable)"),
+    where: WhereOption = None,
+    sample: SampleOption = None,
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
     """Write a masked plain-SQL dump that psql or sqlite3 can load."""
@@ -115,7 +124,7 @@ def dump(
     loaded = load_policy(policy)
     with _table_progress() as update:
         rows = dump_database(
-            loaded, source, output, dialect=dialect, tables=_tables(tables), batch_size=batch_size, where=where,
-            sample=sample, seed=seed, policy_name=policy, progress=update,
+            loaded, source, output, dialect=dialect, tables=_tables(tables), batch_size=batch_size,
+            where=where or [], sample=sample or [], seed=seed, policy_name=policy, progress=update,
         )
     stderr.print(f"wrote {output}: {len(rows)} tables, {sum(rows.values())} rows", markup=False)

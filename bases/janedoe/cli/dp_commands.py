@@ -17,6 +17,7 @@ dp_app = typer.Typer(help="Differentially private answers with a persisted priva
 app.add_typer(dp_app, name="dp")
 
 stdout = Console(highlight=False, soft_wrap=True)
+LEDGER_HELP = "ledger file path, sqlite:///PATH or postgresql://... (or env JANEDOE_LEDGER, to keep passwords off argv)"
 
 
 def _table_policy(policy, table: str | None, input_path: str, where: str):
@@ -50,7 +51,7 @@ def query(
     input_path: str = typer.Argument(..., metavar="INPUT", help="CSV, Parquet or JSON Lines file"),
     expression: str = typer.Argument(..., help='count | "sum(col)" | "mean(col)" | "histogram(col)" | ...'),
     policy_path: str = typer.Option(..., "--policy", help="policy with the table's dp: section and column bounds"),
-    ledger_location: str = typer.Option(..., "--ledger", help="ledger file path, sqlite:///PATH or postgresql://..."),
+    ledger_location: str = typer.Option(..., "--ledger", envvar="JANEDOE_LEDGER", help=LEDGER_HELP),
     analyst: str = typer.Option(..., "--analyst", help="who is asking (budgets are per dataset and analyst)"),
     epsilon: float = typer.Option(..., "--epsilon", help="privacy cost of this query"),
     delta: float = typer.Option(0.0, "--delta", help="> 0 for Gaussian noise or keys not listed in the policy"),
@@ -111,7 +112,7 @@ def query(
 
 @dp_app.command("budget")
 def budget(
-    ledger_location: str = typer.Option(..., "--ledger", help="ledger file path, sqlite:///PATH or postgresql://..."),
+    ledger_location: str = typer.Option(..., "--ledger", envvar="JANEDOE_LEDGER", help=LEDGER_HELP),
     dataset: str | None = typer.Option(None, "--dataset"),
     analyst: str | None = typer.Option(None, "--analyst"),
     set_epsilon: float | None = typer.Option(None, "--set-epsilon", help="set the budget (needs dataset, analyst)"),

@@ -19,7 +19,7 @@ from janedoe.synthetic import (
     synthesize,
     write_html_report,
 )
-from janedoe.tabular import read_table, write_table_atomic
+from janedoe.tabular import iter_batches, read_schema, read_table, write_table_atomic
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -78,14 +78,15 @@ def fit_command(
     table, entry = _table_policy(policy, table, input_path)
     if (ledger is None) != (analyst is None):
         raise JaneDoeInputError("--ledger and --analyst go together", where="--ledger")
-    data = read_table(input_path)
-    check_synthesis(data.schema, entry.synthetic, entry.columns)
+    schema = read_schema(input_path)
+    check_synthesis(schema, entry.synthetic, entry.columns)
     if ledger is not None:
         with Ledger.open(ledger) as book:
             book.spend(dataset or table, analyst, synthesis_cost(entry.synthetic), query=f"synth {table}",
                        mechanism=entry.synthetic.method)
-    with stderr.status(f"fitting {entry.synthetic.method} on {data.num_rows} rows"):
-        result = synthesize(data, entry.synthetic, entry.columns, rows=rows, seed=seed)
+    with stderr.status(f"fitting {entry.synthetic.method} on {input_path.name}"):
+        result = synthesize(lambda: iter_batches(input_path, batch_size=1 << 18), entry.synthetic, entry.columns,
+                            rows=rows, seed=seed, schema=schema)
     write_table_atomic(result.table, output_path)
     stdout.print(
         f"wrote {result.table.num_rows} synthetic rows to {output_path}: {result.method} spent epsilon="

@@ -59,8 +59,8 @@ def sparse_vector(values, *, threshold: float, sensitivity, epsilon, max_positiv
     """AboveThreshold / sparse vector (Lyu, Su, Li 2017, Alg. 1): indices whose noisy value passes a noisy threshold.
 
     epsilon-DP in total, for queries of the given sensitivity, answered in order until max_positives are found;
-    half the budget noises the threshold, half the queries. Scores are snapped to the same grid as the exponential
-    mechanism (exact integers), and the noise is discrete Laplace.
+    half the budget noises the threshold (drawn once), half the queries (scale 2 c sensitivity / (epsilon / 2)).
+    Scores are snapped to the same grid as the exponential mechanism (exact integers); the noise is discrete Laplace.
     """
     eps = positive_fraction(epsilon, "epsilon")
     if isinstance(max_positives, bool) or not isinstance(max_positives, int) or max_positives < 1:
@@ -79,22 +79,24 @@ def sparse_vector(values, *, threshold: float, sensitivity, epsilon, max_positiv
         if above.size == 0:
             break
         positives.append(start + int(above[0]))
-        start += int(above[0]) + 1
-        noisy_threshold = limit + int(discrete_laplace(threshold_scale, 1, rng)[0])
+        start += int(above[0]) + 1  # the threshold keeps its noise: Lyu et al.'s proof covers one draw of it
     return positives
 
 
-def key_selection_threshold(*, epsilon, delta: float, max_partitions: int, max_per_partition: int = 1) -> tuple:
+def key_selection_threshold(
+    *, epsilon, delta: float, max_partitions: int, max_per_partition: int = 1, l1_sensitivity: int | None = None
+) -> tuple:
     """(threshold, laplace scale) for releasing keys not known in advance (Korolova et al. 2009; Wilson et al. 2020).
 
     Each person touches at most max_partitions keys with at most max_per_partition rows each. A key is released when
     its count plus discrete Laplace noise (scale L1/epsilon) reaches the threshold; a key that only the differing
-    person has (true count <= max_per_partition) passes with probability <= delta / max_partitions.
+    person has (true count <= max_per_partition) passes with probability <= delta / max_partitions. L1 defaults to
+    max_partitions * max_per_partition; pass a smaller one when a person's rows are capped in total.
     """
     eps = positive_fraction(epsilon, "epsilon")
     if not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise JaneDoeInputError("releasing keys that are not known in advance needs 0 < delta < 1", where="delta")
-    l1 = max_partitions * max_per_partition
+    l1 = l1_sensitivity or max_partitions * max_per_partition
     scale = exact_laplace_scale(Fraction(l1) / eps)
     p = math.exp(-1 / float(scale))
     # P(Z >= m) = p^m / (1 + p) <= delta / max_partitions

@@ -160,7 +160,11 @@ def _observed_groups(table: pa.Table, by: str) -> tuple[list, np.ndarray]:
 def _select_keys(counts: np.ndarray, epsilon: float, delta: float, rows_per_user: int, rng):
     """Noisy counts for every observed key; keys kept when the noisy count reaches the (epsilon, delta) threshold."""
     threshold, scale = key_selection_threshold(
-        epsilon=Fraction(repr(epsilon)), delta=delta, max_partitions=rows_per_user, max_per_partition=rows_per_user
+        epsilon=Fraction(repr(epsilon)),
+        delta=delta,
+        max_partitions=rows_per_user,
+        max_per_partition=rows_per_user,
+        l1_sensitivity=rows_per_user,  # a person's rows are capped in total, so counts move by <= r in L1
     )
     noisy = counts + discrete_laplace(scale, counts.size, rng)
     return noisy >= threshold, noisy, scale, threshold

@@ -27,14 +27,13 @@ class UrandomSource:
         dtype = np.uint32 if bits == 32 else np.uint64
         # Keep words below the largest multiple of high that fits: each residue is then exactly equally likely.
         limit = dtype(((1 << bits) // high) * high)
-        out = np.empty(size, dtype=np.int64)
-        filled = 0
-        while filled < size:
-            words = _uniform_words(size - filled, dtype)
-            words = words[words < limit]
-            out[filled : filled + words.size] = words % dtype(high)
-            filled += words.size
-        return out
+        keep_rate = int(limit) / float(1 << bits)
+        words = _uniform_words(int(size / keep_rate * 1.01) + 16, dtype)  # one read covers the rejections, usually
+        words = words[words < limit]
+        while words.size < size:
+            more = _uniform_words(size - words.size + 16, dtype)
+            words = np.concatenate([words, more[more < limit]])
+        return (words[:size] % dtype(high)).astype(np.int64)
 
 
 class GeneratorSource:

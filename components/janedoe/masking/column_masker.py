@@ -1,6 +1,6 @@
 """What every rule's implementation is: a column function fixed at build time, before any data is read."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +16,6 @@ class BuildContext:
     seed: np.random.SeedSequence
     pool_seed: int
     column_type: pa.DataType
-    extra: dict = field(default_factory=dict)
 
     def rng(self) -> np.random.Generator:
         return np.random.default_rng(self.seed)

@@ -51,18 +51,27 @@ class MaskedViews:
         self._views: dict[tuple[str, str], RoleView] = {}
         self._policies: dict[str, object] = {}
         self._lock = threading.Lock()
+        self._building: dict[tuple[str, str], threading.Lock] = {}
 
     def view(self, record: DatasetRecord, role: str) -> RoleView:
         key = (record.dataset_id, role)
         with self._lock:
             cached = self._views.get(key)
+            building = self._building.setdefault(key, threading.Lock())
         if cached is not None:
             return cached
-        schema = read_schema(record.data_path)
-        masker = role_masker(self.policy(record), record.table_name, schema, role)
-        view = RoleView(record, masker, schema if masker is None else masker.output_schema)
-        with self._lock:
-            return self._views.setdefault(key, view)
+        # One thread builds a role's masker (Faker pools can take seconds); concurrent first readers wait for it.
+        with building:
+            with self._lock:
+                cached = self._views.get(key)
+            if cached is not None:
+                return cached
+            schema = read_schema(record.data_path)
+            masker = role_masker(self.policy(record), record.table_name, schema, role)
+            view = RoleView(record, masker, schema if masker is None else masker.output_schema)
+            with self._lock:
+                self._views[key] = view
+            return view
 
     def rows(self, record: DatasetRecord, role: str, *, offset: int, limit: int) -> pa.Table:
         """Rows [offset, offset+limit) as `role` sees them."""

@@ -37,7 +37,8 @@ def sqlite_read_only(url: DatabaseUrl) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as error:
-        raise JaneDoeInputError(f"cannot open the SQLite database: {_scrubbed(error, url)}", where=url.redacted) from None
+        message = f"cannot open the SQLite database: {_scrubbed(error, url)}"
+        raise JaneDoeInputError(message, where=url.redacted) from None
     return conn
 
 
@@ -49,7 +50,8 @@ def sqlite_writable(url: DatabaseUrl) -> sqlite3.Connection:
         conn = sqlite3.connect(url.sqlite_path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = OFF")
     except sqlite3.DatabaseError as error:
-        raise JaneDoeInputError(f"cannot open the SQLite database: {_scrubbed(error, url)}", where=url.redacted) from None
+        message = f"cannot open the SQLite database: {_scrubbed(error, url)}"
+        raise JaneDoeInputError(message, where=url.redacted) from None
     return conn
 
 

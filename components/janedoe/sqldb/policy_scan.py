@@ -12,6 +12,7 @@ from janedoe.sqldb.personal_data import Suggestion, suggest_rule
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 
+
 def scan_database(url_text: str, *, sample_rows: int = 500, secret_env: str = "JANEDOE_SECRET") -> str:
     """The policy YAML text for the database at `url_text` (read through a read-only snapshot)."""
     url = parse_database_url(url_text, where="URL")

@@ -71,7 +71,8 @@ def _reflect_table(inspector: sa.Inspector, name: str, dialect: str) -> TableSch
             )
         )
     uniques = [
-        UniqueConstraint(info.get("name"), tuple(info["column_names"])) for info in inspector.get_unique_constraints(name)
+        UniqueConstraint(info.get("name"), tuple(info["column_names"]))
+        for info in inspector.get_unique_constraints(name)
     ]
     unique_sets = {u.columns for u in uniques} | {pk}
     indexes = []

@@ -5,7 +5,6 @@ reader (no per-row Python). SQLite: a read-only URI connection (`mode=ro`) holdi
 Batches come in primary-key order so an interrupted copy can resume after the last key it wrote.
 """
 
-import io
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -132,32 +131,40 @@ class SnapshotReader:
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def _postgres_batches(self, sql: str, schema: pa.Schema, batch_size: int, table: str) -> Iterator[pa.RecordBatch]:
+        # PostgreSQL sends one CopyData message per row, so `batch_size` messages are exactly `batch_size` rows:
+        # joined, they make one CSV block for Arrow to parse.
         read_types = {
             f.name: (pa.timestamp("us") if pa.types.is_timestamp(f.type) and f.type.tz else f.type) for f in schema
         }
-        cursor = self._conn.cursor()
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            stream = _CopyStream(copy)
-            reader = pacsv.open_csv(
-                stream,
-                read_options=pacsv.ReadOptions(
-                    column_names=schema.names, use_threads=False, block_size=max(1 << 16, min(batch_size * 96, 1 << 24))
-                ),
-                parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=read_types,
-                    null_values=[""],
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=False,
-                    true_values=["t"],
-                    false_values=["f"],
-                ),
+        read_options = pacsv.ReadOptions(column_names=schema.names, block_size=1 << 26)
+        parse_options = pacsv.ParseOptions(newlines_in_values=True)
+        convert_options = pacsv.ConvertOptions(
+            column_types=read_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        )
+
+        def parse(rows: list) -> pa.RecordBatch:
+            block = pacsv.read_csv(
+                pa.BufferReader(b"".join(rows)),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
             )
-            for batch in reader:
-                batch = _restore_time_zones(batch, schema)
-                for start in range(0, batch.num_rows, batch_size):
-                    yield batch.slice(start, batch_size)
-            stream.drain()
+            return _restore_time_zones(block.combine_chunks().to_batches()[0], schema)
+
+        rows: list = []
+        with self._conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+            for row in copy:
+                rows.append(bytes(row))
+                if len(rows) >= batch_size:
+                    yield parse(rows)
+                    rows = []
+        if rows:
+            yield parse(rows)
 
 
 def _restore_time_zones(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -181,43 +188,6 @@ def _to_arrow(values: list, field: pa.Field, table: str) -> pa.Array:
         raise JaneDoeInputError(
             f"values do not match the declared type ({field.type})", where=f"{table}.{field.name}"
         ) from None
-
-
-class _CopyStream(io.RawIOBase):
-    """COPY's chunks as a readable file for Arrow's CSV reader."""
-
-    def __init__(self, copy) -> None:
-        self._chunks = iter(copy)
-        self._pending = b""
-        self._done = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        want = len(buffer)
-        parts = [self._pending] if self._pending else []
-        have = len(self._pending)
-        while have < want and not self._done:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
-                self._done = True
-                break
-            parts.append(chunk)
-            have += len(chunk)
-        data = b"".join(parts)
-        size = min(want, len(data))
-        buffer[:size] = data[:size]
-        self._pending = data[size:]
-        return size
-
-    def drain(self) -> None:
-        while not self._done:
-            try:
-                next(self._chunks)
-            except StopIteration:
-                self._done = True
 
 
 def _psycopg_error():

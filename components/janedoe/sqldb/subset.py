@@ -88,7 +88,8 @@ def filtered_tables(schema: DatabaseSchema, tables: list[str], spec: SubsetSpec)
         for name in tables:
             if name in filtered:
                 continue
-            if any(fk.referred_table in filtered and fk.referred_table in chosen for fk in schema.tables[name].foreign_keys):
+            parents = {fk.referred_table for fk in schema.tables[name].foreign_keys} & chosen
+            if parents & filtered:
                 filtered.add(name)
                 changed = True
     return filtered
@@ -120,7 +121,8 @@ def plan_subset(
             name in spec.where
         ) else []
         batches = list(reader.read_batches(table, columns=needed, batch_size=100_000, extra=extra))
-        fields = [pa.field(c, table.column(c).arrow_type) for c in needed] + [pa.field(e.name, e.arrow_type) for e in extra]
+        fields = [pa.field(c, table.column(c).arrow_type) for c in needed]
+        fields += [pa.field(e.name, e.arrow_type) for e in extra]
         frames[name] = pa.Table.from_batches(batches, schema=pa.schema(fields))
     kept: dict[str, np.ndarray] = {}
     for name in frames:

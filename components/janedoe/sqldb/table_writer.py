@@ -225,13 +225,12 @@ def _constraint_rank(constraint) -> int:
 
 
 def _sqlite_rows(batch: pa.RecordBatch):
-    """Python rows for sqlite3 (the driver takes nothing else); dates become ISO text, decimals floats."""
+    """Python rows for sqlite3 (the driver takes nothing else); dates become ISO text, and decimals their exact text,
+    which a NUMERIC column stores as the nearest REAL (Arrow's decimal-to-float cast is off in the last digit)."""
     columns = []
     for column in batch.columns:
-        if pa.types.is_temporal(column.type):
+        if pa.types.is_temporal(column.type) or pa.types.is_decimal(column.type):
             column = column.cast(pa.string())
-        elif pa.types.is_decimal(column.type):
-            column = column.cast(pa.float64())
         columns.append(column.to_pylist())
     return zip(*columns, strict=False)
 

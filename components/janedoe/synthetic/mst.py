@@ -8,7 +8,7 @@ below 3 sigma) are merged into one cell per column as MST does; sampling spreads
 
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -23,7 +23,6 @@ from janedoe.dp_noise import (
 )
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.domain import Domain, build_domain, decode, encode
-from janedoe.synthetic.marginals import marginal_counts
 from janedoe.synthetic.sampling import sample_tree
 from janedoe.synthetic.tree_model import Measurement, TreeModel, estimate_tree_model
 
@@ -145,48 +144,95 @@ def _dyadic_below(epsilon: float, largest_gap: float) -> Fraction:
     return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
 
 
-def _validate_budget(epsilon: float, delta: float) -> None:
+def validate_budget(epsilon: float, delta: float) -> None:
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise JaneDoeInputError("epsilon must be a positive number", where="epsilon")
     if not (isinstance(delta, int | float) and 0 < delta < 1):
         raise JaneDoeInputError("delta must be between 0 and 1 (exclusive)", where="delta")
 
 
-def fit_mst(table: pa.Table, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
-            rng: np.random.Generator | None = None, iterations: int = 300) -> FittedModel:
-    """Fit MST under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests."""
-    _validate_budget(epsilon, delta)
-    domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(table.schema, domain_spec)
-    if table.num_rows == 0:
-        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
-    codes = encode(table.select(domain.names), domain)
-    names, sizes = domain.names, domain.sizes
+BatchSource = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]]
+
+
+def _reader(data: BatchSource) -> Callable[[], Iterable[pa.RecordBatch | pa.Table]]:
+    if isinstance(data, pa.Table):
+        return lambda: data.to_batches(max_chunksize=1 << 18)
+    if callable(data):
+        return data
+    raise TypeError("data must be an Arrow table or a callable returning record batches")
+
+
+def _one_way_counts(read, domain: Domain) -> tuple[list[np.ndarray], int]:
+    """First pass: exact 1-way counts of every column on its declared cells."""
+    counts = [np.zeros(size) for size in domain.sizes]
+    rows = 0
+    for batch in read():
+        codes = encode(batch, domain)
+        rows += codes.shape[0]
+        for position, size in enumerate(domain.sizes):
+            counts[position] += np.bincount(codes[:, position], minlength=size)
+    return counts, rows
+
+
+def _two_way_counts(read, domain: Domain, compressions, rows: int) -> dict[tuple[int, int], np.ndarray]:
+    """Second pass: exact counts of every pair of columns on the compressed cells (selection needs them all)."""
+    sizes = [c.size for c in compressions]
+    pairs = {pair: np.zeros(sizes[pair[0]] * sizes[pair[1]]) for pair in itertools.combinations(range(len(sizes)), 2)}
+    seen = 0
+    for batch in read():
+        codes = encode(batch, domain)
+        seen += codes.shape[0]
+        compressed = np.column_stack([c.to_compressed[codes[:, i]] for i, c in enumerate(compressions)])
+        for (a, b), counts in pairs.items():
+            counts += np.bincount(compressed[:, a] * sizes[b] + compressed[:, b], minlength=counts.size)
+    if seen != rows:
+        raise JaneDoeInputError("the input changed between the two passes over it")
+    return {(a, b): counts.reshape(sizes[a], sizes[b]) for (a, b), counts in pairs.items()}
+
+
+def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
+            schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
+            iterations: int = 300) -> FittedModel:
+    """Fit MST under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
+
+    data is an Arrow table, or (for inputs larger than memory) a callable that returns a fresh iterator of record
+    batches each time it is called, with `schema` given: the data is read twice, holding only marginal counts.
+    """
+    validate_budget(epsilon, delta)
+    read = _reader(data)
+    schema = data.schema if isinstance(data, pa.Table) else schema
+    if schema is None:
+        raise TypeError("a batch source needs its schema")
+    domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
+    names = domain.names
     width = len(names)
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
-    noise: list[NoiseRecord] = []
-
     if math.sqrt(width / (2.0 * rho_one_way)) > MAX_GAUSSIAN_SIGMA:  # the largest sigma MST uses
         raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
                                 where="epsilon")
+    one_way, rows = _one_way_counts(read, domain)
+    if rows == 0:
+        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
+    noise: list[NoiseRecord] = []
+
     sigma_one_way = exact_gaussian_sigma(math.sqrt(width / (2.0 * rho_one_way)))
     compressions, measurements = [], []
     for position, name in enumerate(names):
-        counts = marginal_counts(codes, sizes, (position,))
+        counts = one_way[position]
         noisy = counts + discrete_gaussian(sigma_one_way, counts.size, rng=rng)
         noise.append(NoiseRecord("discrete_gaussian", (name,), sigma=float(sigma_one_way)))
         compression, values, std = _compress(noisy, float(sigma_one_way))
         compressions.append(compression)
         measurements.append(Measurement((position,), values, std))
-    compressed = np.column_stack([c.to_compressed[codes[:, i]] for i, c in enumerate(compressions)])
     compressed_sizes = [c.size for c in compressions]
 
     edges: list[tuple[int, int]] = []
     if width > 1:
+        two_way = _two_way_counts(read, domain, compressions, rows)
         independent = estimate_tree_model(compressed_sizes, [], measurements, iterations=iterations)
         weights = {}
-        for a, b in itertools.combinations(range(width), 2):
-            exact = marginal_counts(compressed, compressed_sizes, (a, b))
+        for (a, b), exact in two_way.items():
             product = independent.total * np.outer(independent.node_marginals[a], independent.node_marginals[b])
             # floor keeps sensitivity 1 (|a - b| <= 1 implies |floor a - floor b| <= 1) and makes scores exact integers
             weights[a, b] = float(np.floor(np.abs(exact - product).sum()))
@@ -203,7 +249,8 @@ def fit_mst(table: pa.Table, domain_spec: Mapping | Domain, *, epsilon: float, d
             edges.append(chosen)
         sigma_two_way = exact_gaussian_sigma(math.sqrt((width - 1) / (2.0 * (rho / 3.0))))
         for a, b in edges:
-            counts = marginal_counts(compressed, compressed_sizes, (a, b))
+            counts = two_way[min(a, b), max(a, b)]
+            counts = counts if a < b else counts.T
             noisy = counts + discrete_gaussian(sigma_two_way, counts.size, rng=rng).reshape(counts.shape)
             noise.append(NoiseRecord("discrete_gaussian", (names[a], names[b]), sigma=float(sigma_two_way)))
             measurements.append(Measurement((a, b), noisy, np.full(counts.shape, float(sigma_two_way))))
@@ -211,7 +258,7 @@ def fit_mst(table: pa.Table, domain_spec: Mapping | Domain, *, epsilon: float, d
     tree = estimate_tree_model(compressed_sizes, edges, measurements, iterations=iterations)
     return FittedModel(
         domain=domain,
-        schema=table.select(domain.names).schema,
+        schema=pa.schema([schema.field(name) for name in names]),
         compressions=tuple(compressions),
         tree=tree,
         edges=tuple((names[a], names[b]) for a, b in edges),

@@ -9,7 +9,7 @@ import pyarrow as pa
 from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.domain import build_domain
-from janedoe.synthetic.mst import FittedModel, fit_mst
+from janedoe.synthetic.mst import BatchSource, FittedModel, fit_mst, validate_budget
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,6 @@ class SynthesisResult:
     fit_seconds: float
     sample_seconds: float
 
-    def summary(self) -> dict:
-        """The privacy parameters and timings, for people and reports."""
-        return {
-            "method": self.method,
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "rho (zCDP) spent": self.rho,
-            "tree edges": ", ".join(f"{a}-{b}" for a, b in self.model.edges) or "none",
-            "fit seconds": round(self.fit_seconds, 3),
-            "sample seconds": round(self.sample_seconds, 3),
-        }
-
 
 def _field(section, name: str):
     return section.get(name) if isinstance(section, Mapping) else getattr(section, name, None)
@@ -47,7 +35,9 @@ def _budget(section) -> tuple[str, float, float]:
     epsilon, delta = _field(section, "epsilon"), _field(section, "delta")
     if epsilon is None:
         raise JaneDoeInputError("the synthetic section needs epsilon", where="synthetic.epsilon")
-    return method, epsilon, 1e-9 if delta is None else delta
+    delta = 1e-9 if delta is None else delta
+    validate_budget(epsilon, delta)
+    return method, epsilon, delta
 
 
 def check_synthesis(schema: pa.Schema, section, columns: Mapping) -> None:
@@ -62,15 +52,16 @@ def synthesis_cost(section) -> PrivacyCost:
     return PrivacyCost(epsilon=epsilon, delta=delta, rho=rho_from_epsilon_delta(epsilon, delta))
 
 
-def synthesize(table: pa.Table, section, columns: Mapping, *, rows: int | None = None,
-               seed: int | None = None) -> SynthesisResult:
-    """Fit on `table` under the section's budget and sample `rows` (else the section's rows, else the noisy count).
+def synthesize(data: BatchSource, section, columns: Mapping, *, rows: int | None = None, seed: int | None = None,
+               schema: pa.Schema | None = None) -> SynthesisResult:
+    """Fit on `data` under the section's budget and sample `rows` (else the section's rows, else the noisy count).
 
-    The noise always comes from the OS CSPRNG; `seed` only makes the sampling step (post-processing) reproducible.
+    data is an Arrow table or a re-readable batch source with its `schema` (see fit_mst). The noise always comes from
+    the OS CSPRNG; `seed` only makes the sampling step (post-processing) reproducible.
     """
     method, epsilon, delta = _budget(section)
     started = time.perf_counter()
-    model = fit_mst(table, columns, epsilon=epsilon, delta=delta)
+    model = fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
     fitted = time.perf_counter()
     rows = rows if rows is not None else _field(section, "rows")
     synthetic = model.sample(rows, np.random.default_rng(seed))

@@ -65,19 +65,38 @@ def _open(path: Path, delimiter: str, column_types: dict[str, pa.DataType] | Non
         raise _input_error(path, error, failed_rows, column_types) from None
 
 
+def _has_data_rows(path: Path) -> bool:
+    """Whether anything follows the header line (judged from the file's head)."""
+    with open(path, "rb") as raw:
+        head = raw.read(SNIFF_BYTES)
+    _, _, rest = head.partition(b"\n")
+    return bool(rest.strip()) or len(head) == SNIFF_BYTES
+
+
+_SCHEMAS: dict[tuple, tuple[pa.Schema, str]] = {}
+
+
 def read_csv_schema(path: Path, delimiter: str | None = None) -> tuple[pa.Schema, str]:
-    """The frozen schema of a CSV file (null-typed columns become strings) and its delimiter."""
+    """The frozen schema of a CSV file (null-typed columns become strings) and its delimiter.
+
+    Remembered per (path, size, mtime), so reading the schema and then streaming the file infers types once.
+    """
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, delimiter)
+    if key not in _SCHEMAS:
+        if len(_SCHEMAS) > 64:
+            _SCHEMAS.clear()
+        _SCHEMAS[key] = _infer_csv_schema(path, delimiter)
+    return _SCHEMAS[key]
+
+
+def _infer_csv_schema(path: Path, delimiter: str | None) -> tuple[pa.Schema, str]:
     delimiter = delimiter or sniff_delimiter(path)
     reader, _ = _open(path, delimiter, None)
     schema = reader.schema
-    try:
-        has_rows = reader.read_next_batch().num_rows > 0
-    except StopIteration:
-        has_rows = False
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        has_rows = True  # the error is reported, with its line, when the rows are read
     # A column empty in the first block may hold values later: read it as text. With no rows at all, nothing is
     # known about it and it stays null-typed.
+    has_rows = _has_data_rows(path)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) and has_rows else f for f in schema]
     names = [f.name for f in fields]
     if len(set(names)) != len(names):

@@ -23,8 +23,8 @@ tables:
 """
 
 
-def run(*args):
-    return subprocess.run([JANEDOE, *args], capture_output=True, text=True, timeout=120)
+def run(*args, env=None):
+    return subprocess.run([JANEDOE, *args], capture_output=True, text=True, timeout=120, env=env)
 
 
 @pytest.fixture
@@ -91,7 +91,8 @@ def test_bad_input_exits_2_with_one_line_and_spends_nothing(files):
 
 def test_budget_can_be_set_and_shown(files):
     ledger = str(files / "ledger.db")
-    result = run("dp", "budget", "--ledger", ledger, "--dataset", "d", "--analyst", "bo", "--set-rho", "0.5")
+    env = {**os.environ, "JANEDOE_LEDGER": ledger}  # the ledger URL may hold a password: env, not argv
+    result = run("dp", "budget", "--dataset", "d", "--analyst", "bo", "--set-rho", "0.5", env=env)
     assert result.returncode == 0, result.stderr
     assert "rho" in result.stdout and "0.5" in result.stdout
     result = run("dp", "budget", "--ledger", ledger, "--set-rho", "0.5")

@@ -122,7 +122,8 @@ def test_unreadable_or_missing_input(tmp_path):
     assert not out.exists()
 
 
-def test_unknown_table(tmp_path):
-    result = run("mask", "--policy", POLICY, CUSTOMERS, tmp_path / "out.csv", "--table", "orders")
-    assert_user_error(result, "table 'orders' is not in the policy")
-    assert os.listdir(tmp_path) == []
+def test_usage_error_exits_2_without_output(tmp_path):
+    out = tmp_path / "out.csv"
+    result = run("mask", CUSTOMERS, out)
+    assert result.returncode == 2 and "--policy" in result.stderr
+    assert not out.exists()

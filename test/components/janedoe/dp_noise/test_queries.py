@@ -209,3 +209,14 @@ def test_histogram_of_a_numeric_column_uses_public_bins():
     bounds = {"age": {"bounds": (0, 100), "bins": 2}}
     answer = run_query(table, "histogram(age)", epsilon=50.0, columns_bounds=bounds, rng=np.random.default_rng(9))
     assert [(g.key, g.value) for g in answer.groups] == [("[0, 50)", 2), ("[50, 100]", 3)]  # 150 clamped into the top
+
+
+def test_unknown_keys_noise_scales_with_the_rows_per_person_cap():
+    table = pa.table({"user": [f"u{i // 3}" for i in range(600)], "city": ["a", "b", "c"] * 200})
+    section = DpSection(epsilon=1.0, user_id="user", max_rows_per_user=2)
+    answer = run_query(
+        table, "histogram(city)", epsilon=0.5, delta=1e-6, section=section, rng=np.random.default_rng(10)
+    )
+    assert answer.noise[0]["scale"] == 4.0  # L1 = 2 rows per person, epsilon 0.5
+    assert sorted(g.key for g in answer.groups) == ["a", "b"]  # each person's first 2 rows are cities a and b
+    assert answer.cost.delta == 1e-6 and answer.cost.rho is None

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking import load_secret, mask_file, policy_needs_secret
 from janedoe.tabular import read_table, write_table_atomic

@@ -259,3 +259,10 @@ def test_rules_argument_overrides_the_policy_rules():
     )
     out = masker.mask_batch(pa.record_batch({"c": pa.array(["v"])})).column(0)
     assert out[0].as_py() == hmac.new(SECRET, b"v", hashlib.sha256).hexdigest()
+
+
+def test_hash_of_mostly_distinct_values_with_nulls():
+    values = [None if i % 5 == 0 else f"key-{i}" for i in range(3000)]
+    out = mask_column(pa.array(values), {"mask": "hash"}).to_pylist()
+    expected = [None if v is None else hmac.new(SECRET, v.encode(), hashlib.sha256).hexdigest() for v in values]
+    assert out == expected

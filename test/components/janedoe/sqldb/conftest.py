@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-_spec = importlib.util.spec_from_file_location("shop_database", os.path.join(os.path.dirname(__file__), "shop_database.py"))
+_SHOP = os.path.join(os.path.dirname(__file__), "shop_database.py")
+_spec = importlib.util.spec_from_file_location("shop_database", _SHOP)
 shop = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shop)
 

@@ -176,7 +176,8 @@ def generate_rows(customers: int = 120, seed: int = 7) -> dict[str, list[tuple]]
                 quantity = rng.randint(1, 5)
                 price = rng.randint(100, 9999) / 100
                 total += quantity * price
-                rows["order_items"].append((order_id, line_no, f"SKU-{rng.randint(1, 300):04d}", quantity, f"{price:.2f}"))
+                sku = f"SKU-{rng.randint(1, 300):04d}"
+                rows["order_items"].append((order_id, line_no, sku, quantity, f"{price:.2f}"))
             placed = fake.date_time_between("-2y").strftime("%Y-%m-%d %H:%M:%S")
             shipping = rng.choice(addresses_of[customer_id]) if rng.random() < 0.9 else None
             rows["orders"].append((order_id, customer_id, shipping, placed, rng.choice(["new", "paid", "shipped"]),

@@ -14,7 +14,8 @@ def _check_copy(shop, source_url: str, target_url: str) -> None:
         assert shop.join_shapes(target) == shop.join_shapes(source)
         assert shop.leaked_values(source, target) == set()
         # The key columns were masked (not kept): the copy's customer ids and order ids differ from the source's.
-        assert {r[0] for r in source.rows("SELECT id FROM customers")} != {r[0] for r in target.rows("SELECT id FROM customers")}
+        ids = "SELECT id FROM customers"
+        assert {r[0] for r in source.rows(ids)} != {r[0] for r in target.rows(ids)}
         assert target.value("SELECT count(*) FROM support_tickets WHERE notes IS NOT NULL") == 0
         # Emails are still unique and still look like emails.
         emails = [r[0] for r in target.rows("SELECT email FROM customers")]
@@ -60,7 +61,7 @@ def test_postgres_copy_keeps_keys_uniques_joins_and_leaves_source_unchanged(
     # The serial column got a sequence past the copied keys: the application can insert again.
     new_id = target.value("INSERT INTO customers (email, full_name, created_at) VALUES ('n@example.org', 'n', now())"
                           " RETURNING id")
-    assert new_id > target.value("SELECT max(id) FROM customers WHERE id <> %d" % new_id)
+    assert new_id > target.value(f"SELECT max(id) FROM customers WHERE id <> {new_id}")
     target.close()
 
 
@@ -111,7 +112,9 @@ def test_conflicting_rule_on_a_foreign_key_is_refused_before_writing(shop_module
 def test_non_injective_rule_on_a_referenced_key_is_refused(shop_module, sqlite_shop, secret_env, tmp_path):
     from janedoe.policy import parse_policy
 
-    text = shop_module.POLICY.replace("      id: {mask: keep}\n      street", "      id: {mask: random_int, min: 1, max: 9}\n      street")
+    text = shop_module.POLICY.replace(
+        "      id: {mask: keep}\n      street", "      id: {mask: random_int, min: 1, max: 9}\n      street"
+    )
     with pytest.raises(JaneDoeInputError, match="tables.addresses.columns.id"):
         copy_database(parse_policy(text, "p.yaml"), sqlite_shop, str(tmp_path / "copy.db"))
 

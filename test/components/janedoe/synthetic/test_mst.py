@@ -227,3 +227,22 @@ def test_a_single_column_gets_the_whole_budget_for_its_one_way_marginal():
     assert 1 / (2 * model.noise[0].sigma ** 2) == pytest.approx(rho_from_epsilon_delta(1.0, 1e-9), rel=1e-3)
     shares = np.bincount(model.sample(5000, rng=1).column("only").to_numpy(), minlength=5) / 5000
     np.testing.assert_allclose(shares, 0.2, atol=0.03)
+
+
+def test_a_batch_source_gives_the_same_model_as_the_whole_table():
+    real = _four_columns(5000, seed=11)
+    whole = fit_mst(real, FOUR_SPEC, epsilon=1.0, delta=1e-9, rng=np.random.default_rng(12))
+    reads = []
+
+    def batches():
+        reads.append(1)
+        return iter(real.to_batches(max_chunksize=777))
+
+    streamed = fit_mst(batches, FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema, rng=np.random.default_rng(12))
+    assert len(reads) == 2  # two passes, no copy of the rows kept
+    assert streamed.edges == whole.edges and streamed.noise == whole.noise
+    assert streamed.sample(1000, rng=1).equals(whole.sample(1000, rng=1))
+
+    changing = iter([real.to_batches(), real.slice(0, 10).to_batches()])
+    with pytest.raises(JaneDoeInputError, match="changed"):
+        fit_mst(lambda: next(changing), FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema)

@@ -186,3 +186,17 @@ def test_wide_table_round_trips(tmp_path):
     for suffix in (".csv", ".parquet", ".jsonl"):
         write_table_atomic(table, tmp_path / f"wide{suffix}")
         assert read_table(tmp_path / f"wide{suffix}").to_pylist() == table.to_pylist()
+
+
+def test_malformed_row_after_the_first_block_names_its_line(tmp_path):
+    filler = "f" * 200
+    count = 25_000  # past the first 4 MB block, read by parallel threads
+    path = tmp_path / "late.csv"
+    with open(path, "w") as sink:
+        sink.write("n,filler\n")
+        sink.write(f"1,{filler}\n" * count)
+        sink.write("1,2,3\n")
+    with pytest.raises(JaneDoeInputError) as error:
+        for _ in iter_batches(path):
+            pass
+    assert str(error.value).startswith(f"{path}:{count + 2}: malformed CSV row")
