@@ -126,7 +126,7 @@ def generate(rows: int, seed: int = 11) -> dict[str, pa.Table]:
     f, la = first[rng.integers(0, len(first), c)], last[rng.integers(0, len(last), c)]
     names = pc.binary_join_element_wise(pa.array(f, pa.string()), pa.array(la, pa.string()), " ")
     emails = pc.binary_join_element_wise(
-        pc.utf8_lower(pa.array(f, pa.string())), pa.array(ids.astype(str)), "@example.com", "")
+        pc.utf8_lower(pa.array(f, pa.string())), pa.array(ids.astype(str)), "@customers.test", "")
     referred = np.where(rng.random(c) < 0.3, np.maximum(1, (rng.random(c) * (ids - 1)).astype(np.int64)), 0)
     referred[0] = 0
     a = n["addresses"]
@@ -193,7 +193,7 @@ def generate(rows: int, seed: int = 11) -> dict[str, pa.Table]:
 
 
 def cached_csvs(rows: int) -> dict[str, Path]:
-    folder = CACHE / f"rows-{rows}"
+    folder = CACHE / f"rows-{rows}-v2"
     paths = {name: folder / f"{name}.csv" for name in SHARES}
     if not all(path.exists() for path in paths.values()):
         folder.mkdir(parents=True, exist_ok=True)
@@ -328,14 +328,22 @@ def main() -> int:
                                           target, "--batch-size", str(batch_size)], env)
             runs.append((label, batch_size, seconds, peak, check_copy(source, target)))
         plain_check = check_copy(source, cluster.url("plain_copy"))
+        # The same copy from a source 10x smaller: peak memory should not depend on the database's size.
+        small = cluster.create("small_source")
+        load_source(small, cached_csvs(rows // 10), shop)
+        policy = CACHE / "policy-small.yaml"
+        policy.write_text(policies["email hashed"])
+        small_target = cluster.create("small_masked")
+        _, small_peak = peak_rss_mib([JANEDOE, "db", "copy", "--policy", str(policy), "--from", small, "--to",
+                                      small_target, "--batch-size", "10000"], env)
     finally:
         cluster.stop()
-    write_results(rows, floor, runs, plain_check, time.perf_counter() - started, args.quick)
+    write_results(rows, floor, runs, plain_check, small_peak, time.perf_counter() - started, args.quick)
     print(RESULTS.read_text())
     return 0
 
 
-def write_results(rows, floor, runs, plain_check, total_seconds, quick) -> None:
+def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, quick) -> None:
     lines = [
         "## sqldb: masked copy of a PostgreSQL database",
         "",
@@ -366,15 +374,23 @@ def write_results(rows, floor, runs, plain_check, total_seconds, quick) -> None:
     first['emails_left'] = max(run[4]['emails_left'] for run in runs)
     lines += [
         "",
-        f"Both janedoe copies: row counts equal to the source in every table, {first['foreign_keys']} foreign keys"
-        f" recreated and validated by PostgreSQL, {first['emails_left']} original emails left in any copy. Target:"
-        " within 2x of the floor (PostgreSQL Anonymizer's anonymized dumps take about 2x a plain pg_dump).",
+        f"Every janedoe copy: row counts equal to the source in every table, {first['foreign_keys']} foreign keys"
+        f" recreated and validated by PostgreSQL, {first['emails_left']} original emails left in any copy."
+        " Target from the issue: within 2x of the floor (PostgreSQL Anonymizer's anonymized dumps take about 2x a"
+        " plain pg_dump).",
+        "",
+        f"Memory: the same copy (email hashed, batch 10,000) of a source with {rows // 10:,} rows peaked at"
+        f" {small_peak:.0f} MiB, against {runs[-1][3]:.0f} MiB for {rows:,} rows: the peak follows the batch size"
+        " (plus the masking engine's pools and its per-distinct-value state for `unique: true`), not the database's"
+        " size.",
         "",
         "Where the time goes: janedoe reads with `COPY (SELECT ... ORDER BY key) TO STDOUT` inside one REPEATABLE READ"
         " READ ONLY transaction, parses with Arrow's CSV reader, masks with the masking engine, writes with"
         " `COPY FROM STDIN` one transaction per batch (with its resume state), then adds keys, uniques, foreign keys,"
-        " indexes and sequences after the load, as pg_dump's output does. Startup includes building the"
-        " pseudonym pools with Faker.",
+        " indexes and sequences after the load, as pg_dump's output does; one batch is written in a background thread"
+        " while the next is read and masked. Each janedoe run also pays a fixed start-up of a few seconds (imports,"
+        " schema reflection, and the masking engine building its Faker pools for `pseudonymize`: 4,096 values per"
+        " kind at Faker's per-row speed), which the floor does not have.",
         "",
     ]
     RESULTS.write_text("\n".join(lines))

@@ -293,6 +293,15 @@ def write_results(args, rows, baselines, notes, fake) -> None:
                       "TV: janedoe / smartnoise, below 1 is better):", "",
                   "| epsilon | fit+sample wall speed-up | CPU speed-up | peak memory ratio | 2-way TV ratio | "
                   "3-way TV ratio |", "|---|---|---|---|---|---|", *ratios]
+    ours = by_epsilon.get(1.0, {}).get("janedoe MST")
+    if ours:
+        checks = [
+            ("fit+sample <= 5 s (wall)", ours["fit"] + ours["sample"] <= 5.0, f"{ours['fit'] + ours['sample']:.2f} s"),
+            ("peak memory <= 200 MB", ours["peak_mb"] <= 200, f"{ours['peak_mb']:.0f} MB"),
+            ("2-way TV mean <= 0.055", ours["tv2_mean"] <= 0.055, f"{ours['tv2_mean']:.4f}"),
+        ]
+        lines += ["", "Issue targets for MST at epsilon 1: " + "; ".join(
+            f"{name}: {value} ({'met' if ok else 'NOT met'})" for name, ok, value in checks) + "."]
     lines += ["", "Fake (non-private) fixture data, `generate_fake_tables`: customers (id unique, Faker name, unique "
               "e-mail, city, age range, date, weighted choice) and orders (foreign key, float, timestamp):", "",
               "| rows | seconds | rows per second |", "|---|---|---|",

@@ -5,10 +5,10 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from janedoe.api.errors import ApiError
 from janedoe.service_state import Principal
-from starlette.concurrency import run_in_threadpool
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `janedoe-api keys create`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)

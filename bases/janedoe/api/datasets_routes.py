@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 from fastapi import APIRouter, File, Form, Query, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from janedoe.api.auth import Admin, Caller
 from janedoe.api.export_stream import MEDIA_TYPES, encode
@@ -17,7 +18,6 @@ from janedoe.api.services import Svc
 from janedoe.api.uploads import read_policy_upload, saved_upload
 from janedoe.service_state import DatasetRecord, ingest_dataset
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 

@@ -3,11 +3,11 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from janedoe.api.auth import Admin, Caller
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(prefix="/v1", tags=["differential privacy"])
 

@@ -6,6 +6,7 @@ import shutil
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse
 from janedoe.api.auth import Caller
@@ -16,7 +17,6 @@ from janedoe.api.uploads import saved_upload
 from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
 from janedoe.tabular import read_table, write_table_atomic
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(prefix="/v1/kanon", tags=["k-anonymity"])
 

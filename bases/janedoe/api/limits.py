@@ -5,8 +5,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from fastapi.concurrency import run_in_threadpool
 from janedoe.api.errors import ApiError
-from starlette.concurrency import run_in_threadpool
 
 
 class BodySizeLimit:

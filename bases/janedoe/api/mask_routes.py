@@ -5,6 +5,7 @@ import shutil
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from janedoe.api.auth import Caller
 from janedoe.api.export_stream import MEDIA_TYPES
@@ -13,7 +14,6 @@ from janedoe.api.services import Svc
 from janedoe.api.uploads import read_policy_upload, saved_upload
 from janedoe.service_state import mask_upload
 from starlette.background import BackgroundTask
-from starlette.concurrency import run_in_threadpool
 
 router = APIRouter(prefix="/v1", tags=["mask"])
 

@@ -5,10 +5,10 @@ import shutil
 from contextlib import asynccontextmanager
 
 from fastapi import UploadFile
+from fastapi.concurrency import run_in_threadpool
 from janedoe.api.errors import ApiError
 from janedoe.errors import JaneDoeInputError
 from janedoe.service_state import StateStore, UploadDir, renamed_error
-from starlette.concurrency import run_in_threadpool
 
 
 @asynccontextmanager

@@ -5,11 +5,7 @@ from pathlib import Path
 
 import typer
 from janedoe.cli.app import app
-from janedoe.dp_noise import run_query
 from janedoe.errors import JaneDoeInputError
-from janedoe.ledger import Ledger
-from janedoe.policy import load_policy
-from janedoe.tabular import read_table
 from rich.console import Console
 from rich.table import Table
 
@@ -61,6 +57,10 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
 ) -> None:
     """Answer one query with differential privacy; the budget is spent first, then the noise is drawn."""
+    from janedoe.dp_noise import run_query
+    from janedoe.ledger import Ledger
+    from janedoe.policy import load_policy
+    from janedoe.tabular import read_table
     policy = load_policy(policy_path)
     table_name, table_policy = _table_policy(policy, table, input_path, policy_path)
     section = table_policy.dp
@@ -121,6 +121,7 @@ def budget(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Show budgets (total, spent, remaining) and the spend log; optionally set a budget first."""
+    from janedoe.ledger import Ledger
     with Ledger.open(ledger_location) as ledger:
         if set_epsilon is not None or set_rho is not None:
             if dataset is None or analyst is None:

@@ -9,9 +9,6 @@ from typing import Annotated
 import typer
 from janedoe.cli.app import app
 from janedoe.errors import JaneDoeInputError
-from janedoe.k_anonymity import anonymize_with_policy, measure
-from janedoe.policy import load_policy
-from janedoe.tabular import read_table, write_table_atomic
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -81,6 +78,8 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the measurement as JSON.")] = False,
 ) -> None:
     """Measure k, class sizes, l, t and re-identification risk of a table as it is."""
+    from janedoe.k_anonymity import measure
+    from janedoe.tabular import read_table
     quasi_identifiers = _names(qi)
     if not quasi_identifiers:
         raise JaneDoeInputError("--qi names no column")
@@ -117,6 +116,9 @@ def apply(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for random masking rules.")] = None,
 ) -> None:
     """Mask per the policy, then generalize the quasi-identifiers; writes OUTPUT and OUTPUT.report.json."""
+    from janedoe.k_anonymity import anonymize_with_policy
+    from janedoe.policy import load_policy
+    from janedoe.tabular import read_table, write_table_atomic
     if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
         raise JaneDoeInputError("the output must not be the input (sources are never modified)", where=str(output_path))
     loaded = load_policy(policy)

@@ -5,8 +5,6 @@ from typing import Annotated
 
 import typer
 from janedoe.cli.app import app
-from janedoe.masking import mask_file
-from janedoe.policy import load_policy
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -36,6 +34,8 @@ def mask(
     ] = None,
 ) -> None:
     """Mask a table file per a policy (PostgreSQL Anonymizer-style rules), streaming in bounded memory."""
+    from janedoe.masking import mask_file
+    from janedoe.policy import load_policy
     loaded = load_policy(policy)
     with Progress(
         SpinnerColumn(),

@@ -8,9 +8,6 @@ from typing import Annotated
 import typer
 from janedoe.cli.app import app
 from janedoe.errors import JaneDoeInputError
-from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
-from janedoe.policy import load_policy, starter_policy_yaml
-from janedoe.tabular import iter_batches, read_schema
 from rich.console import Console
 
 policy_app = typer.Typer(help="Check a masking policy, or write a starting one for a file.", no_args_is_help=True)
@@ -35,6 +32,9 @@ def check(
     ] = None,
 ) -> None:
     """Validate a policy, and against INPUT's columns and types when given."""
+    from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
+    from janedoe.policy import load_policy
+    from janedoe.tabular import read_schema
     loaded = load_policy(policy)
     columns = sum(len(t.columns) for t in loaded.tables.values())
     tables = len(loaded.tables)
@@ -72,6 +72,8 @@ def init(
     ] = None,
 ) -> None:
     """Write a starting policy for a file: every column, a suggested rule, and why."""
+    from janedoe.policy import starter_policy_yaml
+    from janedoe.tabular import iter_batches, read_schema
     schema = read_schema(input_path)
     sample = next(iter_batches(input_path, batch_size=1000), None)
     text = starter_policy_yaml(table or input_path.stem, schema, sample, input_path.name)

@@ -6,6 +6,7 @@ A target is either empty (a fresh copy), an unfinished copy of the same source w
 
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from janedoe.errors import JaneDoeInputError
@@ -112,16 +113,25 @@ def _copy_table(reader, writer, plan: CopyPlan, name: str, state, kept_keys, bat
                 batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
             if batch.num_rows:
                 masker.mask_batch(batch)
-    for batch in reader.read_batches(table, batch_size=batch_size, after_key=last_key if table.primary_key else None):
-        if table.primary_key:
-            last_key = [batch.column(c)[batch.num_rows - 1].as_py() for c in table.primary_key]
-        if kept_keys is not None:
-            batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
-        masked = masker.mask_batch(batch) if batch.num_rows else None
-        rows_done += batch.num_rows
-        writer.write_batch(name, masked if masked is not None else batch.slice(0, 0), rows_done, last_key)
-        if progress:
-            progress(name, rows_done, total)
+    # One batch is written (in its own thread: the drivers release the GIL while the server works) while the next
+    # is read and masked; at most two batches are in memory at once, and batches still commit in order.
+    pending = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="janedoe-writer") as background:
+        after = last_key if table.primary_key else None
+        for batch in reader.read_batches(table, batch_size=batch_size, after_key=after):
+            if table.primary_key:
+                last_key = [batch.column(c)[batch.num_rows - 1].as_py() for c in table.primary_key]
+            if kept_keys is not None:
+                batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
+            masked = masker.mask_batch(batch) if batch.num_rows else batch.slice(0, 0)
+            rows_done += batch.num_rows
+            if pending is not None:
+                pending.result()
+            pending = background.submit(writer.write_batch, name, masked, rows_done, last_key)
+            if progress:
+                progress(name, rows_done, total)
+        if pending is not None:
+            pending.result()
     writer.mark_finished(name)
     return rows_done
 

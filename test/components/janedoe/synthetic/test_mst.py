@@ -175,6 +175,15 @@ def test_output_has_the_input_schema_types_and_row_count():
     assert same.equals(synthetic)  # the seed makes sampling reproducible
 
 
+@pytest.mark.parametrize("epsilon", [0.05, 1e4])
+def test_schema_and_row_count_hold_at_any_epsilon(epsilon):
+    real = _mixed_table(1000)
+    synthetic = synthesize(real, {"epsilon": epsilon}, MIXED_COLUMNS, rows=321, seed=2).table
+    assert synthetic.schema == real.schema and synthetic.num_rows == 321
+    assert set(synthetic.column("colour").to_pylist()) <= {"red", "green", "blue"}
+    assert set(synthetic.column("note").to_pylist()) <= {"x", "y", None}
+
+
 def test_default_row_count_is_the_noisy_count():
     real = _chain(5000, seed=10)
     synthetic = synthesize(real, {"epsilon": 2.0}, CHAIN_SPEC, seed=0).table
