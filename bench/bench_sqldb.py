@@ -81,6 +81,7 @@ tables:
 
 HASHED_FROM = "email: {mask: pseudonymize, kind: email, unique: true}"
 HASHED_TO = "email: {mask: hash}"
+REPEATS = 2
 RUNS = [("unique email pseudonyms", 50_000), ("email hashed", 50_000), ("email hashed", 10_000)]
 
 
@@ -306,28 +307,35 @@ def main() -> int:
     args = parser.parse_args()
     rows = 100_000 if args.quick else 1_000_000
     started = time.perf_counter()
+    load_before = Path("/proc/loadavg").read_text().split()[0]
     shop = load_shop()
     csvs = cached_csvs(rows)
     cluster = Cluster()
     try:
         source = cluster.create("source")
         load_source(source, csvs, shop)
-        cluster.create("plain_copy")
         connect = f"-h 127.0.0.1 -p {cluster.port} -U postgres"
-        dump_cmd = (f"{cluster.bin}/pg_dump {connect} source"
-                    f" | {cluster.bin}/psql -q -v ON_ERROR_STOP=1 {connect} plain_copy")
-        floor, _ = timed(["bash", "-o", "pipefail", "-c", dump_cmd])
+        floors = []
+        for attempt in range(REPEATS):  # best of REPEATS: the machine is shared, the minimum is the least disturbed
+            cluster.create(f"plain_copy_{attempt}")
+            dump_cmd = (f"{cluster.bin}/pg_dump {connect} source"
+                        f" | {cluster.bin}/psql -q -v ON_ERROR_STOP=1 {connect} plain_copy_{attempt}")
+            floors.append(timed(["bash", "-o", "pipefail", "-c", dump_cmd])[0])
+        floor = min(floors)
         policies = {"unique email pseudonyms": POLICY, "email hashed": POLICY.replace(HASHED_FROM, HASHED_TO)}
         env = {**os.environ, "JANEDOE_BENCH_SECRET": "bench-secret"}
         runs = []
         for index, (label, batch_size) in enumerate(RUNS):
             policy = CACHE / f"policy-{index}.yaml"
             policy.write_text(policies[label])
-            target = cluster.create(f"masked_{index}")
-            seconds, peak = peak_rss_mib([JANEDOE, "db", "copy", "--policy", str(policy), "--from", source, "--to",
-                                          target, "--batch-size", str(batch_size)], env)
+            measured = []
+            for attempt in range(REPEATS):
+                target = cluster.create(f"masked_{index}_{attempt}")
+                measured.append(peak_rss_mib([JANEDOE, "db", "copy", "--policy", str(policy), "--from", source,
+                                              "--to", target, "--batch-size", str(batch_size)], env))
+            seconds, peak = min(m[0] for m in measured), max(m[1] for m in measured)
             runs.append((label, batch_size, seconds, peak, check_copy(source, target)))
-        plain_check = check_copy(source, cluster.url("plain_copy"))
+        plain_check = check_copy(source, cluster.url("plain_copy_0"))
         # The same copy from a source 10x smaller: peak memory should not depend on the database's size.
         small = cluster.create("small_source")
         load_source(small, cached_csvs(rows // 10), shop)
@@ -338,20 +346,22 @@ def main() -> int:
                                       small_target, "--batch-size", "10000"], env)
     finally:
         cluster.stop()
-    write_results(rows, floor, runs, plain_check, small_peak, time.perf_counter() - started, args.quick)
+    load = f"{load_before} at the start, {Path('/proc/loadavg').read_text().split()[0]} at the end"
+    write_results(rows, floor, runs, plain_check, small_peak, time.perf_counter() - started, args.quick, load)
     print(RESULTS.read_text())
     return 0
 
 
-def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, quick) -> None:
+def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, quick, load) -> None:
     lines = [
         "## sqldb: masked copy of a PostgreSQL database",
         "",
         f"Command: `.venv/bin/python bench/bench_sqldb.py{' --quick' if quick else ''}`  ",
         f"Machine: {machine()}  ",
         f"Date: {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; whole run {total_seconds:.0f} s. Taken while other"
-        " engineers' tests and benchmarks shared this 2-core machine (load average about 7): absolute numbers are"
-        " noisy, the ratio less so since both sides ran back to back.",
+        f" engineers' tests and benchmarks shared this 2-core machine (1-minute load average {load}): numbers are"
+        f" noisy (the ratio moved between about 2.2x and 4.6x across runs of this script), so each line is the best"
+        f" of {REPEATS} runs.",
         "",
         f"Data: the test shop's 6 tables (customers with unique emails and a self-reference, addresses in a reference"
         f" cycle with customers, orders, order_items with a composite key, payments, support_tickets with a composite"
@@ -363,7 +373,7 @@ def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, qui
         " email (unique), name, phone and street, partial on postal codes and card numbers, generalize on birth"
         " dates, noise on order totals, null on notes, keep elsewhere.",
         "",
-        "| what | seconds | vs floor | peak memory of the janedoe process |",
+        "| what | seconds (best of runs) | vs floor | peak memory of the janedoe process |",
         "| --- | ---: | ---: | ---: |",
         f"| floor: `pg_dump source \\| psql target` (no masking) | {floor:.1f} | 1.00x | - |",
     ]

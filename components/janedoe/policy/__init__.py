@@ -36,7 +36,7 @@ from janedoe.policy.mask_rules import (
 from janedoe.policy.model import ColumnPolicy, Policy, TablePolicy, parse_mask_rule, role_rules
 from janedoe.policy.roles_section import RoleSection
 from janedoe.policy.starter import ColumnSuggestion, starter_policy_yaml, suggest_column
-from janedoe.policy.synthetic_section import SyntheticSection
+from janedoe.policy.synthetic_section import SyntheticColumnFields, SyntheticSection
 
 __all__ = [
     "load_policy",
@@ -73,6 +73,7 @@ __all__ = [
     "DateHierarchyRule",
     "DpSection",
     "BoundsColumnFields",
+    "SyntheticColumnFields",
     "SyntheticSection",
     "RoleSection",
     "starter_policy_yaml",

@@ -11,7 +11,7 @@ from janedoe.policy.dp_section import BoundsColumnFields, DpSection
 from janedoe.policy.kanon_section import KAnonymityColumnFields, KAnonymitySection
 from janedoe.policy.mask_rules import KeepRule, MaskRule
 from janedoe.policy.roles_section import RoleSection
-from janedoe.policy.synthetic_section import SyntheticSection
+from janedoe.policy.synthetic_section import SyntheticColumnFields, SyntheticSection
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -40,7 +40,7 @@ def rule_input(value: Any) -> Any:
     return value
 
 
-class ColumnPolicy(KAnonymityColumnFields, BoundsColumnFields):
+class ColumnPolicy(KAnonymityColumnFields, BoundsColumnFields, SyntheticColumnFields):
     """One column: its masking rule (default keep) and the fields other areas read (role, hierarchy, bounds...)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -22,7 +22,7 @@ def scan_database(url_text: str, *, sample_rows: int = 500, secret_env: str = "J
     with SnapshotReader(url) as reader:
         for name in order.tables:
             table = schema.tables[name]
-            sample = next(iter(reader.read_batches(table, batch_size=sample_rows)), None)
+            sample = next(iter(reader.read_batches(table, batch_size=sample_rows, limit=sample_rows)), None)
             unique_columns = {u.columns[0] for u in table.uniques if len(u.columns) == 1}
             if len(table.primary_key) == 1:
                 unique_columns.add(table.primary_key[0])

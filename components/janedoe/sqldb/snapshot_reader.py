@@ -74,6 +74,7 @@ class SnapshotReader:
         up_to_key: list | None = None,
         extra: list[ExtraColumn] | None = None,
         where: str | None = None,
+        limit: int | None = None,
     ) -> Iterator[pa.RecordBatch]:
         columns = columns if columns is not None else table.column_names
         extra = extra or []
@@ -95,6 +96,8 @@ class SnapshotReader:
             sql += " WHERE " + " AND ".join(conditions)
         if order:
             sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         try:
             if self.url.dialect == "sqlite":
                 yield from self._sqlite_batches(sql, schema, batch_size, table.name)
