@@ -53,7 +53,9 @@ def postgres_server():
     )
     options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data_root} -c fsync=off -c max_connections=200"
     subprocess.run(
-        _as_cluster_owner([f"{bin_dir}/pg_ctl", "-D", data_dir, "-o", options, "-l", f"{data_root}/log", "-w", "start"]),
+        _as_cluster_owner(
+            [f"{bin_dir}/pg_ctl", "-D", data_dir, "-o", options, "-l", f"{data_root}/log", "-w", "start"]
+        ),
         check=True,
         capture_output=True,
     )

@@ -1,4 +1,4 @@
-"""Each project builds into a wheel that installs into a fresh venv and runs alone: the Polylith deployability promise."""
+"""Each project builds into a wheel that installs into a fresh venv and runs alone (the Polylith promise)."""
 
 import os
 import shutil

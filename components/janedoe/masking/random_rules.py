@@ -12,9 +12,7 @@ import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_number, is_text, null_mask
 from janedoe.masking.faker_pools import check_provider, faker_pool, fit_pool_to
 from janedoe.policy import FakeRule, NoiseRule, RandomDateRule, RandomInRule, RandomIntRule, ShuffleRule
-from janedoe.policy.mask_rules import INTERVAL_PATTERN
 
-_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
 
 
@@ -53,8 +51,7 @@ class DateNoiseMasker(ColumnMasker):
     """Shift dates and timestamps by a uniform whole number of days (dates) or ticks (timestamps) in +- interval."""
 
     def __init__(self, rule: NoiseRule, context: BuildContext) -> None:
-        match = INTERVAL_PATTERN.match(rule.interval)
-        seconds = float(match.group(1)) * _SECONDS[match.group(2).lower()]
+        seconds = rule.interval_seconds
         kind = context.column_type
         if pa.types.is_date(kind):
             self.storage = pa.int32() if pa.types.is_date32(kind) else pa.int64()

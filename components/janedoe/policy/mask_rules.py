@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_SECONDS_PER_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
 INTERVAL_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
 
 
@@ -70,6 +71,14 @@ class NoiseRule(_Rule):
         if value is not None and not INTERVAL_PATTERN.match(value):
             raise ValueError("interval must look like '10 days' (units: seconds, minutes, hours, days, weeks)")
         return value
+
+    @property
+    def interval_seconds(self) -> float | None:
+        """The interval as seconds, so the masking engine does not parse policy text itself."""
+        if self.interval is None:
+            return None
+        match = INTERVAL_PATTERN.match(self.interval)
+        return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2).lower()]
 
     @model_validator(mode="after")
     def _one_of_ratio_or_interval(self):
