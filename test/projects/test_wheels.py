@@ -2,7 +2,10 @@
 
 import os
 import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 import venv
 from pathlib import Path
 
@@ -67,12 +70,31 @@ def test_cli_wheel_installs_alone_and_masks(tmp_path):
     assert "Paris" in masked and "al" in masked
 
 
-def test_api_wheel_installs_alone_and_starts(tmp_path):
+def test_api_wheel_installs_alone_and_serves(tmp_path):
     wheel = _build_wheel("janedoe-api", tmp_path)
     bin_dir = _fresh_venv_with(wheel, tmp_path / "venv")
     help_run = subprocess.run([str(bin_dir / "janedoe-api"), "--help"], capture_output=True, text=True)
     assert help_run.returncode == 0, help_run.stderr
     assert "serve" in help_run.stdout
-    imported = subprocess.run([str(bin_dir / "python"), "-c", "import janedoe.api, janedoe.masking; print('ok')"],
-                              capture_output=True, text=True)
-    assert imported.stdout.strip() == "ok", imported.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    server = subprocess.Popen([str(bin_dir / "janedoe-api"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                               "--state", state], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "the wheel's server did not answer within 60 s"
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as response:
+            assert "/v1/datasets" in response.read().decode()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

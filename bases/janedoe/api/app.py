@@ -34,7 +34,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         app.include_router(module.router)
 
     @app.get("/v1/health", tags=["health"])
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

@@ -75,6 +75,8 @@ def _serve(arguments) -> None:
         host=arguments.host,
         port=arguments.port,
         workers=arguments.workers,
+        loop="auto",  # uvloop when installed (uvicorn[standard]), else asyncio
+        http="auto",  # httptools when installed, else h11
         log_level=arguments.log_level,
         access_log=False,
         timeout_graceful_shutdown=5,

@@ -3,7 +3,6 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 from janedoe.api.auth import Admin, Caller
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
@@ -49,17 +48,19 @@ class NewBudget(BaseModel):
 @router.post("/dp/query", response_model=AnswerOut)
 async def dp_query(body: DpQuery, caller: Caller, svc: Svc):
     """A differentially private answer; 409 `budget_exceeded` (nothing spent) when the budget cannot pay for it."""
-    record = await run_in_threadpool(svc.state.datasets.get, body.dataset_id)
 
     def answer_and_budget():
+        # One thread-pool hop: lookup, spend-then-answer, the budget left, and the audit entry.
+        record = svc.state.datasets.get(body.dataset_id)
         answer = svc.privacy.query(record, caller, body.query, epsilon=body.epsilon, delta=body.delta, by=body.by)
-        return answer, svc.privacy.ledger.budget(record.dataset_id, caller.name)
+        budget = svc.privacy.ledger.budget(record.dataset_id, caller.name)
+        svc.state.audit.record(
+            analyst=caller.name, role=caller.role, action="dp.query", dataset_id=record.dataset_id,
+            detail=f"{body.query} epsilon={body.epsilon:g}" + (f" by={body.by}" if body.by else ""),
+        )
+        return answer, budget
 
     answer, budget = await call_with_timeout(svc.settings.request_timeout_seconds, answer_and_budget)
-    await run_in_threadpool(
-        svc.state.audit.record, analyst=caller.name, role=caller.role, action="dp.query", dataset_id=record.dataset_id,
-        detail=f"{body.query} epsilon={body.epsilon:g}" + (f" by={body.by}" if body.by else ""),
-    )
     return AnswerOut(answer=answer, budget=BudgetOut(**budget.to_dict()))
 
 

@@ -43,7 +43,8 @@ class Services:
         self.state.close()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: a plain def dependency would cost every request a hop through the thread pool.
     return request.app.state.services
 
 

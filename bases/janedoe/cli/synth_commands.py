@@ -10,16 +10,6 @@ import typer
 import yaml
 from janedoe.cli.app import app
 from janedoe.errors import JaneDoeInputError
-from janedoe.ledger import Ledger
-from janedoe.policy import load_policy
-from janedoe.synthetic import (
-    check_synthesis,
-    generate_fake_tables,
-    synthesis_cost,
-    synthesize,
-    write_html_report,
-)
-from janedoe.tabular import iter_batches, read_schema, read_table, write_table_atomic
 from rich.console import Console
 from typer.core import TyperGroup
 
@@ -45,6 +35,7 @@ app.add_typer(synth_app, name="synth")
 
 
 def _table_policy(policy_path: Path, table: str | None, input_path: Path):
+    from janedoe.policy import load_policy
     policy = load_policy(policy_path)
     if table is None:
         with_synthetic = [name for name, entry in policy.tables.items() if entry.synthetic is not None]
@@ -75,6 +66,9 @@ def fit_command(
     dataset: Annotated[str | None, typer.Option("--dataset", help="Ledger dataset (default: table).")] = None,
 ) -> None:
     """Fit MST under the policy's budget and write a synthetic table with the input's schema."""
+    from janedoe.ledger import Ledger
+    from janedoe.synthetic import check_synthesis, synthesis_cost, synthesize
+    from janedoe.tabular import iter_batches, read_schema, write_table_atomic
     table, entry = _table_policy(policy, table, input_path)
     if (ledger is None) != (analyst is None):
         raise JaneDoeInputError("--ledger and --analyst go together", where="--ledger")
@@ -106,6 +100,8 @@ def report_command(
     table: Annotated[str | None, typer.Option("--table")] = None,
 ) -> None:
     """Write a self-contained HTML report comparing REAL and SYNTH (it reads the real data: keep it internal)."""
+    from janedoe.synthetic import synthesis_cost, write_html_report
+    from janedoe.tabular import read_table
     privacy = None
     if policy is not None:
         name, entry = _table_policy(policy, table, real_path)
@@ -127,6 +123,8 @@ def fake_command(
     file_format: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
 ) -> None:
     """Non-private fake tables for fixtures, one file per table (OUTDIR/<table>.<format>)."""
+    from janedoe.synthetic import generate_fake_tables
+    from janedoe.tabular import write_table_atomic
     if file_format not in ("csv", "parquet", "jsonl"):
         raise JaneDoeInputError("format must be csv, parquet or jsonl", where="--format")
     try:

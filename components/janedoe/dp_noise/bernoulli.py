@@ -92,3 +92,60 @@ def geometric_exp_minus_one(source, size: int) -> np.ndarray:
         counts[index] += 1
         index = index[bernoulli_exp_minus_one(source, index.size)]
     return counts
+
+
+_DIGIT_BITS = 62
+_WHOLE_CAP = 1 << 62
+
+
+def bernoulli_ratio_of_big_integers(numerators, denominator: int, source) -> np.ndarray:
+    """Bernoulli(n/d) for Python-int n, d of any size, 0 <= n <= d.
+
+    A uniform real U in [0, 1) is compared with n/d 62 bits at a time: U < n/d is decided by the first digit where
+    they differ, and a tie (probability 2^-62 per digit) moves on to the next digits of both, so nothing is rounded.
+    """
+    rest = [int(n) for n in numerators]
+    result = np.zeros(len(rest), dtype=bool)
+    index = np.arange(len(rest))
+    while index.size:
+        shifted = [n << _DIGIT_BITS for n in rest]
+        digits = np.array([s // denominator for s in shifted], dtype=np.int64)  # n/d in [digit, digit + 1) / 2^62
+        draws = source.integers_below(1 << _DIGIT_BITS, index.size)
+        result[index[draws < digits]] = True
+        tie = np.flatnonzero(draws == digits)
+        rest = [shifted[i] - int(digits[i]) * denominator for i in tie]
+        index = index[tie]
+    return result
+
+
+def bernoulli_exp_minus_big(numerators, denominator: int, source) -> np.ndarray:
+    """Bernoulli(exp(-n/d)) for Python-int n >= 0 and d > 0 of any size (Algorithm 1, no int64 overflow anywhere)."""
+    whole = np.array([int(n) // denominator for n in numerators], dtype=object)
+    fraction = np.array([int(n) % denominator for n in numerators], dtype=object)
+    return bernoulli_exp_minus_big_parts(whole, fraction, denominator, source)
+
+
+def bernoulli_exp_minus_big_parts(whole: np.ndarray, fraction: np.ndarray, denominator: int, source) -> np.ndarray:
+    """Bernoulli(exp(-(w + f/d))) for object arrays of Python ints, 0 <= f < d.
+
+    exp(-w) goes first (w rounds of Bernoulli(1/e), in int64 chunks of at most 2^62 rounds), because it is cheap and
+    kills most candidates with a large exponent before the big-integer fraction part has to run.
+    """
+    size = len(whole)
+    capped = np.fromiter((min(w, _WHOLE_CAP) for w in whole), dtype=np.int64, count=size)
+    result = bernoulli_exp_minus_parts(capped, np.zeros(size, dtype=np.int64), 1, source)
+    beyond = [i for i in np.flatnonzero(result) if whole[i] > _WHOLE_CAP]  # survived e^-(2^62): unreachable
+    for i in beyond:
+        result[i] = bernoulli_exp_minus_big([whole[i] - _WHOLE_CAP], 1, source)[0]
+    # exp(-f/d): the first k with A_k ~ Bernoulli(f / (d k)) failing is odd
+    alive = np.flatnonzero(result)
+    index = alive[bernoulli_ratio_of_big_integers(fraction[alive], denominator, source)]
+    k = 2
+    while index.size:
+        success = (source.integers_below(k, index.size) == 0) & bernoulli_ratio_of_big_integers(
+            fraction[index], denominator, source
+        )
+        result[index[~success]] = k % 2 == 1
+        index = index[success]
+        k += 1
+    return result

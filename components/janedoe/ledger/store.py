@@ -6,8 +6,10 @@ afterwards loses an answer, never refunds budget). SQLite takes the database wri
 PostgreSQL locks the budget row (SELECT ... FOR UPDATE).
 """
 
+import contextlib
 import datetime
 import os
+import threading
 import time
 
 from janedoe.dp_noise import PrivacyCost, budget_kind, charge_in_kind
@@ -97,6 +99,9 @@ class Ledger:
     def __init__(self, engine, dialect: str) -> None:
         self.engine = engine
         self.dialect = dialect
+        # SQLite has one writer at a time: threads of this process queue here instead of in SQLite's busy handler
+        # (which sleeps up to 100 ms per retry). PostgreSQL locks per budget row, so its threads go straight in.
+        self._local_writer = threading.Lock() if dialect == "sqlite" else contextlib.nullcontext()
 
     @classmethod
     def open(cls, path_or_url) -> "Ledger":
@@ -141,7 +146,7 @@ class Ledger:
         """Run work(connection) in one transaction; retry serialization failures and deadlocks on PostgreSQL."""
         for attempt in range(50):
             try:
-                with self.engine.begin() as connection:
+                with self._local_writer, self.engine.begin() as connection:
                     return work(connection)
             except (OperationalError, DBAPIError) as error:
                 code = getattr(getattr(error, "orig", None), "sqlstate", None)
@@ -238,7 +243,7 @@ class Ledger:
         return self._transaction(work)
 
     def budget(self, dataset: str, analyst: str) -> Budget:
-        with self.engine.connect() as connection:
+        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
             row = connection.execute(
                 select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
             ).one_or_none()
@@ -253,7 +258,7 @@ class Ledger:
             query = query.where(budgets.c.dataset == dataset)
         if analyst is not None:
             query = query.where(budgets.c.analyst == analyst)
-        with self.engine.connect() as connection:
+        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Budget(r.dataset, r.analyst, r.kind, r.total, r.spent, r.total_delta, r.spent_delta) for r in rows]
@@ -264,7 +269,7 @@ class Ledger:
             query = query.where(spends.c.dataset == dataset)
         if analyst is not None:
             query = query.where(spends.c.analyst == analyst)
-        with self.engine.connect() as connection:
+        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Spend(**row._asdict()) for row in rows]

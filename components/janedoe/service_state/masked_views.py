@@ -1,8 +1,10 @@
 """Masked reads of a registered dataset for one role: a page of rows, or the whole dataset as a stream of batches.
 
-Parsed policies, maskers and (small) tables are cached per process; the data file is the source of truth, so every
-process serves the same dataset the same way. Deterministic rules (pseudonymize, hash, partial, generalize) give a row
-the same masked value on every read; randomized rules (fake, noise, shuffle) draw fresh values per read.
+Parsed policies, maskers, (small) tables and masked pages are cached per process; the data file is the source of
+truth. Deterministic rules (pseudonymize, hash, partial, generalize) give a row the same masked value on every read and
+in every process. Row reads are served from a role's masked view, materialized in chunks of rows on first use: the
+randomized rules (fake, noise, shuffle within a chunk) draw once per chunk and process, so repeating a read returns the
+same values and cannot be averaged to undo the noise (a restart, or another process, draws again). Exports mask afresh.
 """
 
 import threading
@@ -19,6 +21,8 @@ from janedoe.tabular import iter_batches, read_schema, read_table
 
 _EXPORT_BATCH_ROWS = 65_536
 _CACHED_TABLE_MAX_ROWS = 5_000_000
+_MASKED_CHUNK_ROWS = 4096
+_MASKED_CACHE_MAX_ROWS = 2_000_000
 
 
 @dataclass
@@ -52,6 +56,9 @@ class MaskedViews:
         self._policies: dict[str, object] = {}
         self._lock = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
+        # Masked chunks per (dataset id, role, chunk index), least recently used first, bounded in rows.
+        self._masked: OrderedDict[tuple[str, str, int], pa.RecordBatch] = OrderedDict()
+        self._masked_rows = 0
 
     def view(self, record: DatasetRecord, role: str) -> RoleView:
         key = (record.dataset_id, role)
@@ -74,11 +81,44 @@ class MaskedViews:
             return view
 
     def rows(self, record: DatasetRecord, role: str, *, offset: int, limit: int) -> pa.Table:
-        """Rows [offset, offset+limit) as `role` sees them."""
+        """Rows [offset, offset+limit) as `role` sees them, sliced from the role's cached masked chunks."""
         view = self.view(record, role)
-        page = self.raw_table(record).slice(offset, limit)
-        masked = [view.mask(batch) for batch in page.combine_chunks().to_batches()]
-        return pa.Table.from_batches(masked, schema=view.output_schema) if masked else view.output_schema.empty_table()
+        table = self.raw_table(record)
+        end = min(offset + limit, table.num_rows)
+        if offset >= end:
+            return view.output_schema.empty_table()
+        if view.masker is None:
+            return table.slice(offset, end - offset)
+        pieces = []
+        for index in range(offset // _MASKED_CHUNK_ROWS, (end - 1) // _MASKED_CHUNK_ROWS + 1):
+            chunk = self._masked_chunk(view, role, table, index)
+            start = max(offset - index * _MASKED_CHUNK_ROWS, 0)
+            stop = min(end - index * _MASKED_CHUNK_ROWS, chunk.num_rows)
+            pieces.append(chunk.slice(start, stop - start))
+        return pa.Table.from_batches(pieces, schema=view.output_schema)
+
+    def _masked_chunk(self, view: RoleView, role: str, table: pa.Table, index: int) -> pa.RecordBatch:
+        key = (view.record.dataset_id, role, index)
+        with self._lock:
+            chunk = self._masked.get(key)
+            if chunk is not None:
+                self._masked.move_to_end(key)
+                return chunk
+            building = self._building.setdefault(key[:2], threading.Lock())
+        with building:  # one thread masks a chunk: concurrent readers of it must all see the same draw
+            with self._lock:
+                chunk = self._masked.get(key)
+            if chunk is not None:
+                return chunk
+            raw = table.slice(index * _MASKED_CHUNK_ROWS, _MASKED_CHUNK_ROWS).combine_chunks().to_batches()
+            masked = [view.mask(batch) for batch in raw]
+            chunk = pa.Table.from_batches(masked, schema=view.output_schema).combine_chunks().to_batches()[0]
+            with self._lock:
+                self._masked[key] = chunk
+                self._masked_rows += chunk.num_rows
+                while self._masked_rows > _MASKED_CACHE_MAX_ROWS and len(self._masked) > 1:
+                    self._masked_rows -= self._masked.popitem(last=False)[1].num_rows
+            return chunk
 
     def forget(self, dataset_id: str) -> None:
         with self._lock:
@@ -86,6 +126,8 @@ class MaskedViews:
             self._policies.pop(dataset_id, None)
             for key in [key for key in self._views if key[0] == dataset_id]:
                 del self._views[key]
+            for key in [key for key in self._masked if key[0] == dataset_id]:
+                self._masked_rows -= self._masked.pop(key).num_rows
 
     def policy(self, record: DatasetRecord):
         """The dataset's parsed policy (cached)."""

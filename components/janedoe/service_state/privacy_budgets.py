@@ -17,6 +17,8 @@ from janedoe.service_state.role_masking import RoleNotAllowedError
 class DatasetPrivacy:
     def __init__(self, ledger: Ledger, views: MaskedViews) -> None:
         self.ledger, self.views = ledger, views
+        # Budgets known to exist (the ledger never deletes one), so a query skips the lookup; spend still checks.
+        self._known_budgets: set[tuple[str, str]] = set()
 
     def check_role(self, record: DatasetRecord, principal: Principal) -> None:
         if principal.role not in (self.views.policy(record).roles or {}):
@@ -44,7 +46,9 @@ class DatasetPrivacy:
     ) -> dict:
         """One private answer; the ledger is charged before any noise is drawn (a refusal charges nothing)."""
         self.check_role(record, principal)
-        self.budget(record, principal.name)
+        if (record.dataset_id, principal.name) not in self._known_budgets:
+            self.budget(record, principal.name)
+            self._known_budgets.add((record.dataset_id, principal.name))
         table_policy = self.views.policy(record).tables[record.table_name]
 
         def charge(cost, mechanism: str) -> None:

@@ -1,5 +1,6 @@
-"""Differentially private synthetic data (MST), fake test data, and real-versus-synthetic evaluation and reports."""
+"""Differentially private synthetic data (MST, AIM), fake test data, and real-versus-synthetic evaluation and reports."""
 
+from janedoe.synthetic.aim import DEFAULT_MAX_MODEL_MB, AimModel, fit_aim
 from janedoe.synthetic.domain import ColumnDomain, Domain, build_domain
 from janedoe.synthetic.evaluate import evaluate
 from janedoe.synthetic.fake import generate_fake, generate_fake_tables
@@ -9,6 +10,9 @@ from janedoe.synthetic.synthesize import SynthesisResult, check_synthesis, synth
 
 __all__ = [
     "fit_mst",
+    "fit_aim",
+    "AimModel",
+    "DEFAULT_MAX_MODEL_MB",
     "FittedModel",
     "NoiseRecord",
     "synthesize",

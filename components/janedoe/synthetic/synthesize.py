@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
+from janedoe.synthetic.aim import AimModel, fit_aim
 from janedoe.synthetic.domain import build_domain
 from janedoe.synthetic.mst import BatchSource, FittedModel, fit_mst, validate_budget
 
@@ -15,7 +16,7 @@ from janedoe.synthetic.mst import BatchSource, FittedModel, fit_mst, validate_bu
 @dataclass(frozen=True)
 class SynthesisResult:
     table: pa.Table
-    model: FittedModel
+    model: FittedModel | AimModel
     method: str
     epsilon: float
     delta: float
@@ -30,8 +31,8 @@ def _field(section, name: str):
 
 def _budget(section) -> tuple[str, float, float]:
     method = _field(section, "method") or "mst"
-    if method != "mst":
-        raise JaneDoeInputError("only method mst is available for synthetic data so far", where="synthetic.method")
+    if method not in ("mst", "aim"):
+        raise JaneDoeInputError("the synthetic method must be mst or aim", where="synthetic.method")
     epsilon, delta = _field(section, "epsilon"), _field(section, "delta")
     if epsilon is None:
         raise JaneDoeInputError("the synthetic section needs epsilon", where="synthetic.epsilon")
@@ -61,7 +62,12 @@ def synthesize(data: BatchSource, section, columns: Mapping, *, rows: int | None
     """
     method, epsilon, delta = _budget(section)
     started = time.perf_counter()
-    model = fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
+    if method == "aim":
+        max_model_mb = _field(section, "max_model_mb")
+        options = {} if max_model_mb is None else {"max_model_mb": max_model_mb}
+        model = fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **options)
+    else:
+        model = fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
     fitted = time.perf_counter()
     rows = rows if rows is not None else _field(section, "rows")
     synthetic = model.sample(rows, np.random.default_rng(seed))

@@ -1,0 +1,185 @@
+"""AIM (McKenna, Mullins, Sheldon, Miklau 2022): adaptive, iterative selection of marginals to measure.
+
+The workload is every k-way marginal (k = 3 by default); the candidates are its downward closure, each weighted by
+how much it overlaps the workload. With T = 16 * columns rounds planned, every 1-way marginal is measured first with
+sigma = sqrt(T / (2 * 0.9 rho)); then each round spends eps^2/8 (eps = sqrt(8 * 0.1 rho / T)) to choose, by the
+exponential mechanism, the candidate whose model error most exceeds its expected noise, and 1/(2 sigma^2) to measure
+it with discrete Gaussian noise. Candidates whose addition would push the junction tree past a size limit (growing
+with the share of budget spent) are left out. When a measurement barely moves the model, sigma halves and eps
+doubles; the last round takes exactly the budget left, so the spent rho (recomputed from the noise) is the budget.
+"""
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+from janedoe.dp_noise import MAX_GAUSSIAN_SIGMA, discrete_gaussian, exact_gaussian_sigma, exponential_mechanism
+from janedoe.dp_noise import rho_from_epsilon_delta
+from janedoe.errors import JaneDoeInputError
+from janedoe.synthetic.domain import Domain, build_domain, decode, encode
+from janedoe.synthetic.junction_sampling import sample_model
+from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement, cells, estimate_model, model_bytes
+from janedoe.synthetic.mst import BatchSource, NoiseRecord, _dyadic_below, _reader, validate_budget
+
+DEFAULT_MAX_MODEL_MB = 80.0
+_MEGABYTE = 2.0**20
+
+
+@dataclass(frozen=True)
+class AimModel:
+    """A fitted AIM model: only differentially private quantities (never a row of the input)."""
+
+    domain: Domain
+    schema: pa.Schema
+    model: GraphicalModel
+    measured: tuple[tuple[str, ...], ...]
+    epsilon: float
+    delta: float
+    rho: float
+    noise: tuple[NoiseRecord, ...]
+
+    @property
+    def rho_spent(self) -> float:
+        return float(sum(record.rho for record in self.noise))
+
+    @property
+    def estimated_rows(self) -> int:
+        return max(1, int(round(self.model.total)))
+
+    def sample(self, rows: int | None = None, rng: np.random.Generator | int | None = None) -> pa.Table:
+        """Synthetic rows with the input's schema (post-processing: costs no privacy)."""
+        rng = np.random.default_rng(rng)
+        rows = self.estimated_rows if rows is None else int(rows)
+        if rows < 0:
+            raise JaneDoeInputError("the number of rows must be non-negative", where="rows")
+        return decode(sample_model(self.model, rows, rng), self.domain, self.schema, rng)
+
+
+def _candidates(sizes: list[int], degree: int, limit_bytes: float) -> dict[Clique, int]:
+    """Downward closure of the workload (every `degree`-way marginal that fits the limit), with AIM's weights."""
+    width = len(sizes)
+    workload = [q for q in itertools.combinations(range(width), min(degree, width))
+                if 8 * cells(sizes, q) <= limit_bytes]
+    closure = {s for q in workload for k in range(1, len(q) + 1) for s in itertools.combinations(q, k)}
+    closure |= {(a,) for a in range(width)}
+    return {c: max(1, sum(len(set(c) & set(q)) for q in workload)) for c in sorted(closure, key=lambda c: (len(c), c))}
+
+
+def _exact_answers(read, domain: Domain, candidates) -> tuple[dict[Clique, np.ndarray], int]:
+    """One pass over the batches: exact counts of every candidate marginal (these stay private, in memory only)."""
+    sizes = domain.sizes
+    answers = {c: np.zeros(cells(sizes, c), dtype=np.int64) for c in candidates}
+    rows = 0
+    for batch in read():
+        codes = encode(batch, domain)
+        rows += codes.shape[0]
+        for c, counts in answers.items():
+            flat = np.ravel_multi_index(tuple(codes[:, a] for a in c), tuple(sizes[a] for a in c))
+            counts += np.bincount(flat, minlength=counts.size)
+    return {c: counts.reshape([sizes[a] for a in c]).astype(np.float64) for c, counts in answers.items()}, rows
+
+
+def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
+            schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
+            max_model_mb: float = DEFAULT_MAX_MODEL_MB, degree: int = 3, rounds: int | None = None,
+            round_iterations: int = 50, final_iterations: int = 500) -> AimModel:
+    """Fit AIM under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
+
+    max_model_mb bounds the junction tree's float64 clique tables; degree is the workload's marginal width.
+    """
+    validate_budget(epsilon, delta)
+    if not (isinstance(max_model_mb, int | float) and max_model_mb > 0):
+        raise JaneDoeInputError("the model size limit must be a positive number of megabytes", where="max_model_mb")
+    read = _reader(data)
+    schema = data.schema if isinstance(data, pa.Table) else schema
+    if schema is None:
+        raise TypeError("a batch source needs its schema")
+    domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
+    names, sizes, width = domain.names, domain.sizes, len(domain.names)
+    limit = max_model_mb * _MEGABYTE
+    if 8 * sum(sizes) > limit or (width > 1 and min(
+            model_bytes(sizes, [(a, b)]) for a, b in itertools.combinations(range(width), 2)) > limit):
+        raise JaneDoeInputError(
+            f"the domain is too large for AIM's model size limit ({max_model_mb:g} MB): not even one 2-way marginal "
+            "fits; declare fewer categories or bins, or raise the limit", where="synthetic.max_model_mb")
+    rho = float(rho_from_epsilon_delta(epsilon, delta))
+    rounds = rounds or 16 * width
+    sigma = math.sqrt(rounds / (2.0 * 0.9 * rho))
+    if sigma > MAX_GAUSSIAN_SIGMA:
+        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
+                                where="epsilon")
+    candidates = _candidates(sizes, degree, limit)
+    answers, rows = _exact_answers(read, domain, candidates)
+    if rows == 0:
+        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
+    largest_weight = max(candidates.values())
+    noise: list[NoiseRecord] = []
+    measurements: list[Measurement] = []
+
+    def measure(clique: Clique, scale) -> None:
+        exact = answers[clique]
+        noisy = exact + discrete_gaussian(scale, exact.size, rng=rng).reshape(exact.shape)
+        noise.append(NoiseRecord("discrete_gaussian", tuple(names[a] for a in clique), sigma=float(scale)))
+        measurements.append(Measurement(clique, noisy, float(scale)))
+
+    # a single column has nothing to select: its 1-way marginal takes the whole budget
+    exact_sigma = exact_gaussian_sigma(sigma if width > 1 else math.sqrt(1.0 / (2.0 * rho)))
+    for attribute in range(width):
+        measure((attribute,), exact_sigma)
+    model = estimate_model(sizes, measurements, iterations=round_iterations)
+    selection_epsilon = math.sqrt(8.0 * 0.1 * rho / rounds)
+    spent = sum(record.rho for record in noise)
+    finished = width == 1
+    while not finished:
+        remaining = rho - spent
+        if remaining < 2.0 * (1.0 / (2.0 * sigma**2) + selection_epsilon**2 / 8.0):
+            sigma = math.sqrt(1.0 / (2.0 * 0.9 * remaining))
+            selection_epsilon = math.sqrt(8.0 * 0.1 * remaining)
+            finished = True
+        round_spent = spent + selection_epsilon**2 / 8.0 + 1.0 / (2.0 * sigma**2)
+        size_limit = limit * round_spent / rho
+        free = {s for c in model.tree.cliques for k in range(1, len(c) + 1) for s in itertools.combinations(c, k)}
+        current = [m.attributes for m in measurements]
+        allowed = [c for c in candidates if c in free or model_bytes(sizes, [*current, c]) <= size_limit]
+        scores = []
+        for c in allowed:
+            error = float(np.abs(answers[c] - model.project(c)).sum())
+            bias = math.sqrt(2.0 / math.pi) * sigma * answers[c].size
+            # floor keeps the integer sensitivity (weight <= largest_weight) and makes the scores exact integers
+            scores.append(float(np.floor(candidates[c] * (error - bias))))
+        scores_array = np.array(scores)
+        gap = float(scores_array.max() - scores_array.min())
+        if finished:
+            # the last round: sigma from 0.9 of the remainder (rounded up onto the sampler's grid), and the
+            # selection takes exactly what is left, so the spent rho adds up to the budget
+            exact_sigma = exact_gaussian_sigma(sigma)
+            eps_used = _dyadic_below(math.sqrt(8.0 * (rho - spent - 1.0 / (2.0 * float(exact_sigma) ** 2))), gap)
+        else:
+            exact_sigma = exact_gaussian_sigma(sigma)
+            eps_used = _dyadic_below(selection_epsilon, gap)
+        chosen = allowed[int(exponential_mechanism(scores_array, eps_used, float(largest_weight), rng=rng))]
+        noise.append(NoiseRecord("exponential", tuple(names[a] for a in chosen), epsilon=float(eps_used)))
+        before = model.project(chosen)
+        measure(chosen, exact_sigma)
+        spent = sum(record.rho for record in noise)
+        model = estimate_model(sizes, measurements, iterations=final_iterations if finished else round_iterations,
+                               previous=model)
+        after = model.project(chosen)
+        if not finished and np.abs(after - before).sum() <= math.sqrt(2.0 / math.pi) * sigma * before.size:
+            sigma /= 2.0
+            selection_epsilon *= 2.0
+    if width == 1:
+        model = estimate_model(sizes, measurements, iterations=final_iterations)
+    return AimModel(
+        domain=domain,
+        schema=pa.schema([schema.field(name) for name in names]),
+        model=model,
+        measured=tuple(tuple(names[a] for a in m.attributes) for m in measurements),
+        epsilon=float(epsilon),
+        delta=float(delta),
+        rho=rho,
+        noise=tuple(noise),
+    )

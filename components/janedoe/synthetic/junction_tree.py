@@ -1,0 +1,264 @@
+"""A discrete graphical model on a junction tree, fitted to noisy marginals (Private-PGM, McKenna et al. 2019).
+
+The measured attribute sets are triangulated (greedy elimination by smallest new clique) into maximal cliques joined
+by a maximum-weight spanning tree, which has the running-intersection property. The model is exp(sum of clique
+log-potentials); exact belief propagation in log space gives its clique marginals, so every marginal it reports comes
+from one consistent distribution. Estimation is entropic mirror descent on the potentials with an Armijo line search.
+"""
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Clique = tuple[int, ...]
+
+
+def triangulated_cliques(sizes: Sequence[int], attribute_sets: Sequence[Clique]) -> list[Clique]:
+    """Maximal cliques of a triangulation of the graph joining attributes measured together (every attribute)."""
+    neighbours: list[set[int]] = [set() for _ in sizes]
+    for attributes in attribute_sets:
+        for a, b in itertools.combinations(attributes, 2):
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+    remaining = set(range(len(sizes)))
+    cliques: list[frozenset[int]] = []
+    while remaining:
+        def cost(node: int) -> tuple[float, int]:
+            return float(np.prod([sizes[n] for n in neighbours[node] | {node}], dtype=np.float64)), node
+
+        node = min(remaining, key=cost)
+        clique = frozenset(neighbours[node] | {node})
+        for a, b in itertools.combinations(neighbours[node], 2):
+            neighbours[a].add(b)
+            neighbours[b].add(a)
+        for other in neighbours[node]:
+            neighbours[other].discard(node)
+        remaining.discard(node)
+        cliques.append(clique)
+    maximal = [c for c in cliques if not any(c < other for other in cliques)]
+    unique = list(dict.fromkeys(maximal))
+    return [tuple(sorted(c)) for c in unique]
+
+
+def cells(sizes: Sequence[int], attributes: Clique) -> int:
+    return int(np.prod([sizes[a] for a in attributes], dtype=np.int64))
+
+
+def model_bytes(sizes: Sequence[int], attribute_sets: Sequence[Clique]) -> int:
+    """Memory of the float64 clique tables of the junction tree these attribute sets would need."""
+    return 8 * sum(cells(sizes, c) for c in triangulated_cliques(sizes, attribute_sets))
+
+
+def _logsumexp(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """Log-sum-exp over `axes`, keeping them as length-1 axes."""
+    if not axes:
+        return values
+    peak = values.max(axis=axes, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)
+    return np.log(np.exp(values - peak).sum(axis=axes, keepdims=True)) + peak
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Noisy counts on the sorted attribute set `attributes`, with one noise std for every cell."""
+
+    attributes: Clique
+    values: np.ndarray
+    sigma: float
+
+
+class JunctionTree:
+    """Cliques, a rooted spanning tree over them (BFS order, parent, separator), and belief propagation."""
+
+    def __init__(self, sizes: Sequence[int], attribute_sets: Sequence[Clique]) -> None:
+        self.sizes = tuple(int(s) for s in sizes)
+        self.cliques = triangulated_cliques(self.sizes, attribute_sets)
+        count = len(self.cliques)
+        pairs = sorted(((len(set(a) & set(b)), i, j) for (i, a), (j, b) in
+                        itertools.combinations(enumerate(self.cliques), 2)), reverse=True)
+        component = list(range(count))
+
+        def find(x: int) -> int:
+            while component[x] != x:
+                component[x] = component[component[x]]
+                x = component[x]
+            return x
+
+        adjacency: list[list[int]] = [[] for _ in range(count)]
+        for _, i, j in pairs:
+            if find(i) != find(j):
+                component[find(i)] = find(j)
+                adjacency[i].append(j)
+                adjacency[j].append(i)
+        parent = [-1] * count
+        order, seen = [0], {0}
+        for node in order:
+            for other in adjacency[node]:
+                if other not in seen:
+                    seen.add(other)
+                    parent[other] = node
+                    order.append(other)
+        self.parent = tuple(parent)
+        self.order = tuple(order)
+        self.separators = tuple(
+            tuple(sorted(set(c) & set(self.cliques[p]))) if p >= 0 else () for c, p in zip(self.cliques, parent,
+                                                                                          strict=True))
+        self.shapes = [tuple(self.sizes[a] for a in c) for c in self.cliques]
+
+    @property
+    def nbytes(self) -> int:
+        return 8 * sum(int(np.prod(shape)) for shape in self.shapes)
+
+    def home(self, attributes: Clique) -> int | None:
+        """A clique containing `attributes` (the smallest), or None."""
+        holders = [i for i, c in enumerate(self.cliques) if set(attributes) <= set(c)]
+        return min(holders, key=lambda i: np.prod(self.shapes[i])) if holders else None
+
+    def _axes_outside(self, clique: int, attributes: Clique) -> tuple[int, ...]:
+        return tuple(k for k, a in enumerate(self.cliques[clique]) if a not in attributes)
+
+    def _broadcast(self, values: np.ndarray, attributes: Clique, clique: int) -> np.ndarray:
+        """A table over sorted `attributes` (a subset of the clique) reshaped to broadcast against the clique."""
+        return values.reshape([self.sizes[a] if a in attributes else 1 for a in self.cliques[clique]])
+
+    def calibrate(self, potentials: list[np.ndarray]) -> list[np.ndarray]:
+        """Normalised log clique marginals of exp(sum of potentials), by two passes of sum-product."""
+        inner = [p.copy() for p in potentials]
+        upward: dict[int, np.ndarray] = {}
+        for child in reversed(self.order):
+            parent = self.parent[child]
+            if parent < 0:
+                continue
+            separator = self.separators[child]
+            message = _logsumexp(inner[child], self._axes_outside(child, separator))
+            upward[child] = message
+            inner[parent] = inner[parent] + self._broadcast(message, separator, parent)
+        full = [np.empty(0)] * len(self.cliques)
+        for node in self.order:
+            parent = self.parent[node]
+            if parent < 0:
+                full[node] = inner[node]
+                continue
+            separator = self.separators[node]
+            rest = full[parent] - self._broadcast(upward[node], separator, parent)
+            message = _logsumexp(rest, self._axes_outside(parent, separator))
+            full[node] = inner[node] + self._broadcast(message, separator, node)
+        return [belief - _logsumexp(belief, tuple(range(belief.ndim))).reshape(()) for belief in full]
+
+    def project(self, marginals: list[np.ndarray], attributes: Clique) -> np.ndarray:
+        """The model's marginal on sorted `attributes` from calibrated clique marginals (probabilities).
+
+        Inside one clique: a sum. Otherwise the model factorises as prod(clique) / prod(separator); leaves that add
+        no wanted attribute sum to one and are pruned, and the rest is contracted with einsum.
+        """
+        home = self.home(attributes)
+        if home is not None:
+            return marginals[home].sum(axis=self._axes_outside(home, attributes))
+        wanted = set(attributes)
+        kept = set(range(len(self.cliques)))
+        edges = {(c, p) for c, p in enumerate(self.parent) if p >= 0}
+        changed = True
+        while changed:
+            changed = False
+            for node in list(kept):
+                links = [(c, p) for c, p in edges if node in (c, p)]
+                if len(links) > 1 or len(kept) == 1:
+                    continue
+                if links:
+                    child, parent = links[0]
+                    shared = set(self.separators[child])
+                else:
+                    shared = set()
+                if not (set(self.cliques[node]) - shared) & wanted:
+                    kept.discard(node)
+                    edges -= set(links)
+                    changed = True
+        operands: list = []
+        for node in kept:
+            operands += [marginals[node], list(self.cliques[node])]
+        for child, _ in edges:
+            separator = self.separators[child]
+            if not separator:
+                continue
+            table = marginals[child].sum(axis=self._axes_outside(child, separator))
+            operands += [np.where(table > 0, 1.0 / np.where(table > 0, table, 1.0), 0.0), list(separator)]
+        return np.einsum(*operands, list(attributes), optimize="greedy")
+
+
+@dataclass
+class GraphicalModel:
+    """A fitted junction-tree model: its tree, log-potentials, clique marginals (probabilities) and record count."""
+
+    tree: JunctionTree
+    potentials: list[np.ndarray]
+    marginals: list[np.ndarray]
+    total: float
+
+    def project(self, attributes: Clique) -> np.ndarray:
+        """Expected counts of the marginal on sorted `attributes`."""
+        return self.total * self.tree.project(self.marginals, attributes)
+
+
+def estimate_total(measurements: Sequence[Measurement]) -> float:
+    """Inverse-variance weighted number of records from every measurement's sum."""
+    sums = np.array([m.values.sum() for m in measurements])
+    variances = np.array([m.values.size * m.sigma**2 for m in measurements])
+    return max(1.0, float(np.sum(sums / variances) / np.sum(1.0 / variances)))
+
+
+def _warm_potentials(tree: JunctionTree, previous: GraphicalModel | None) -> list[np.ndarray]:
+    """Zero potentials, plus the previous model's log clique marginals folded into the new cliques that hold them."""
+    potentials = [np.zeros(shape) for shape in tree.shapes]
+    if previous is None:
+        return potentials
+    for node, clique in enumerate(previous.tree.cliques):
+        home = tree.home(clique)
+        if home is None:
+            return [np.zeros(shape) for shape in tree.shapes]
+        potentials[home] = potentials[home] + tree._broadcast(previous.potentials[node], clique, home)
+    return potentials
+
+
+def estimate_model(sizes: Sequence[int], measurements: Sequence[Measurement], *, iterations: int,
+                   previous: GraphicalModel | None = None, total: float | None = None) -> GraphicalModel:
+    """The junction-tree model minimising sum over measurements of ||total * marginal - y||^2 / (2 sigma^2)."""
+    tree = JunctionTree(sizes, [m.attributes for m in measurements])
+    total = estimate_total(measurements) if total is None else total
+    placed = [(tree.home(m.attributes), m) for m in measurements]
+    largest_weight = max(1.0 / m.sigma**2 for m in measurements)
+
+    def evaluate(potentials):
+        log_marginals = tree.calibrate(potentials)
+        marginals = [np.exp(x) for x in log_marginals]
+        loss = 0.0
+        gradients = [np.zeros(shape) for shape in tree.shapes]
+        for home, m in placed:
+            axes = tree._axes_outside(home, m.attributes)
+            fitted = total * marginals[home].sum(axis=axes)
+            difference = fitted - m.values
+            loss += 0.5 * float(np.sum(difference**2)) / m.sigma**2
+            gradients[home] = gradients[home] + tree._broadcast(difference / m.sigma**2, m.attributes, home)
+        return loss, gradients, marginals
+
+    potentials = _warm_potentials(tree, previous)
+    loss, gradients, marginals = evaluate(potentials)
+    step = 1.0 / (total * largest_weight)
+    for _ in range(iterations):
+        for _attempt in range(30):
+            trial = [p - step * g for p, g in zip(potentials, gradients, strict=True)]
+            new_loss, new_gradients, new_marginals = evaluate(trial)
+            expected = sum(float(np.sum(g * total * (old - new))) for g, old, new in
+                           zip(gradients, marginals, new_marginals, strict=True))
+            if loss - new_loss >= 0.5 * expected:
+                break
+            step *= 0.5
+        else:
+            break
+        improvement = loss - new_loss
+        potentials, loss, gradients, marginals = trial, new_loss, new_gradients, new_marginals
+        if improvement <= 1e-9 * max(loss, 1e-12):
+            break
+        step *= 1.5
+    return GraphicalModel(tree, potentials, marginals, total)
