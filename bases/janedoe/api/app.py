@@ -3,7 +3,15 @@
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from janedoe.api import datasets_routes, dp_routes, jobs_routes, kanon_routes, keys_routes, mask_routes
+from janedoe.api import (
+    datasets_routes,
+    dp_routes,
+    jobs_routes,
+    kanon_routes,
+    keys_routes,
+    mask_routes,
+    sql_datasets_routes,
+)
 from janedoe.api.errors import ERROR_RESPONSES, install_error_handlers
 from janedoe.api.limits import BodySizeLimit
 from janedoe.api.services import Services
@@ -41,4 +49,4 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
 
 def _area_routers():
-    return [keys_routes, datasets_routes, mask_routes, dp_routes, kanon_routes, jobs_routes]
+    return [keys_routes, datasets_routes, sql_datasets_routes, mask_routes, dp_routes, kanon_routes, jobs_routes]

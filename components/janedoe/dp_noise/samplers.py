@@ -1,24 +1,23 @@
-"""Exact discrete Laplace and discrete Gaussian samplers (Canonne, Kamath, Steinke 2020, Algorithms 2 and 3).
+"""Exact discrete Laplace and discrete Gaussian samplers.
 
-Parameters are exact fractions; candidates are drawn in numpy batches and accepted by integer comparisons only.
+Parameters are exact fractions. Draws come from exact inverse-CDF tables (tables.py), one uniform word each; Laplace
+scales too large for a table use Canonne, Kamath, Steinke 2020, Algorithm 2, with candidates drawn in numpy batches
+and accepted by integer comparisons only.
 """
 
 import math
 from fractions import Fraction
 
 import numpy as np
-from janedoe.dp_noise.bernoulli import (
-    bernoulli_exp_minus_fraction_at_most_one,
-    bernoulli_exp_minus_parts,
-    geometric_exp_minus_one,
-)
+from janedoe.dp_noise.bernoulli import bernoulli_exp_minus_fraction_at_most_one, geometric_exp_minus_one
 from janedoe.dp_noise.randomness import as_source
 from janedoe.dp_noise.rationals import positive_fraction, round_up_dyadic
+from janedoe.dp_noise.tables import gaussian_table, laplace_table, sample_symmetric
 from janedoe.errors import JaneDoeInputError
 
 _LAPLACE_MAX_NUMERATOR = 1 << 52
 _GAUSSIAN_MAX_DENOMINATOR = 1 << 56
-MAX_GAUSSIAN_SIGMA = 1 << 13  # 2 sigma^2 (sigma + 1)^2 stays below 2^56 even for an integer sigma
+MAX_GAUSSIAN_SIGMA = 1 << 13  # its exact table (tables.py) stays under MAX_ENTRIES rows
 MAX_LAPLACE_SCALE = 1 << 51
 
 
@@ -106,29 +105,11 @@ def discrete_laplace(scale, size: int, rng=None) -> np.ndarray:
     size = _check_size(size)
     value = exact_laplace_scale(scale)
     source = as_source(rng)
+    table = laplace_table(value)
+    if table is not None:  # scales up to ~2340: one word per draw, no rejection
+        return sample_symmetric(table, size, source)
     t, s = value.numerator, value.denominator
     return _fill(size, _laplace_acceptance(value), lambda count: _laplace_batch(t, s, count, source))
-
-
-def _gaussian_batch(sigma: Fraction, count: int, source) -> np.ndarray:
-    """Algorithm 3: discrete Laplace(t) candidates kept with probability exp(-(|y| - sigma^2/t)^2 / (2 sigma^2))."""
-    n, d = sigma.numerator, sigma.denominator
-    t = math.floor(sigma) + 1
-    p, q = n * n, d * d  # sigma^2 = p / q
-    candidates = _laplace_batch(t, 1, count, source)
-    # exponent = (|y| q t - p)^2 / (2 p q t^2), split into whole and fractional parts over that denominator
-    denominator = 2 * p * q * t * t
-    magnitude = np.abs(candidates)
-    small = magnitude <= 64 * t
-    offset = np.where(small, magnitude, 0) * (q * t) - p
-    small &= np.abs(offset) < (1 << 31)
-    whole = np.zeros(candidates.size, dtype=np.int64)
-    fraction = np.zeros(candidates.size, dtype=np.int64)
-    whole[small], fraction[small] = np.divmod(offset[small] * offset[small], denominator)
-    for i in np.nonzero(~small)[0]:  # far tails (rarer than e^-32 each): exact Python integers, no overflow
-        whole[i], fraction[i] = divmod((int(magnitude[i]) * q * t - p) ** 2, denominator)
-    keep = bernoulli_exp_minus_parts(whole, fraction, denominator, source)
-    return candidates[keep]
 
 
 def discrete_gaussian(sigma, size: int, rng=None) -> np.ndarray:
@@ -138,7 +119,7 @@ def discrete_gaussian(sigma, size: int, rng=None) -> np.ndarray:
     """
     size = _check_size(size)
     value = exact_gaussian_sigma(sigma)
-    source = as_source(rng)
-    t = math.floor(value) + 1
-    rate = _laplace_acceptance(Fraction(t)) * 0.55
-    return _fill(size, rate, lambda count: _gaussian_batch(value, count, source))
+    table = gaussian_table(value)
+    if table is None:  # cannot happen: MAX_GAUSSIAN_SIGMA keeps the table under tables.MAX_ENTRIES rows
+        raise JaneDoeInputError("sigma is too large for the exact sampler", where="sigma")
+    return sample_symmetric(table, size, as_source(rng))

@@ -5,10 +5,11 @@ scores that are not all integers are rounded to multiples of 2^-20 there; the ro
 and is paid for by adding 2^-20 to the sensitivity, so the guarantee holds for the scores actually used.
 """
 
+import math
 from fractions import Fraction
 
 import numpy as np
-from janedoe.dp_noise.bernoulli import bernoulli_exp_minus, bernoulli_exp_minus_big_parts
+from janedoe.dp_noise.bernoulli import bernoulli_exp_minus, bernoulli_exp_minus_big, bernoulli_exp_minus_parts
 from janedoe.dp_noise.randomness import as_source
 from janedoe.dp_noise.rationals import positive_fraction
 from janedoe.dp_noise.samplers import discrete_laplace
@@ -34,45 +35,65 @@ def integer_scores(scores, sensitivity) -> tuple[np.ndarray, Fraction]:
     return scaled.astype(np.int64), bound * 2**_SCORE_GRID_BITS + 1
 
 
-def _scores_times_power_of_two(scores) -> tuple[list[int] | np.ndarray, int]:
-    """(integers, shift) with score_r = integer_r / 2^shift exactly: every finite float is a dyadic rational."""
+def _exact_scores(scores) -> np.ndarray:
+    """Scores as int64, float64 or (huge unsigned) Python ints: each is an exact rational, floats being dyadic."""
     values = np.asarray(scores)
     if values.ndim != 1 or values.size == 0:
         raise JaneDoeInputError("scores must be a non-empty 1-d array", where="scores")
-    if values.dtype.kind in "iu":
-        return values.astype(np.int64) if values.dtype.kind == "i" else [int(v) for v in values.tolist()], 0
+    if values.dtype.kind == "i":
+        return values.astype(np.int64)
+    if values.dtype.kind == "u":
+        return values.astype(np.int64) if values.max() < 2**63 else np.array(values.tolist(), dtype=object)
     try:
         values = values.astype(np.float64)
     except (TypeError, ValueError):
         raise JaneDoeInputError("scores must be numbers", where="scores") from None
     if not np.all(np.isfinite(values)):
         raise JaneDoeInputError("scores must be finite", where="scores")
-    if np.all(values == np.rint(values)) and np.abs(values).max() < 2**53:
-        return values.astype(np.int64), 0
-    ratios = [v.as_integer_ratio() for v in values.tolist()]
-    shift = max(d.bit_length() - 1 for _, d in ratios)  # denominators are powers of two
-    return [n << (shift - d.bit_length() + 1) for n, d in ratios], shift
+    return values
+
+
+def _whole_lower_bound(values: np.ndarray, top, factor: Fraction) -> np.ndarray:
+    """An integer L_r <= factor * (top - score_r), from floats with a safety margin; only ever used as a lower bound."""
+    if values.dtype == np.int64:
+        gaps = (np.int64(top).astype(np.uint64) - values.astype(np.uint64)).astype(np.float64)  # exact mod 2^64
+    elif values.dtype == object:
+        gaps = np.array([float(top - v) for v in values.tolist()])
+    else:
+        with np.errstate(over="ignore"):
+            gaps = np.float64(top) - values  # may round to inf: the cap below handles it
+    factor_float = float(factor) if factor < 2**1000 else 2.0**1000
+    with np.errstate(over="ignore", invalid="ignore"):
+        estimate = gaps * factor_float * (1 - 2.0**-40)  # three roundings of relative error 2^-53 each, then a margin
+    estimate = np.nan_to_num(estimate, nan=0.0)  # inf * 0 when the factor underflows: 0 is always a lower bound
+    return np.floor(np.clip(estimate, 0.0, 2.0**62)).astype(np.int64)
+
+
+def _exact(value) -> Fraction:
+    return Fraction(value.item() if isinstance(value, np.generic) else value)
 
 
 def exponential_mechanism(scores, epsilon, sensitivity, rng=None) -> int:
     """The index r chosen with probability proportional to exp(epsilon * score_r / (2 * sensitivity)), exactly.
 
-    Rejection sampling: propose r uniformly, keep it with probability exp(-epsilon (max - score_r) / (2 sensitivity)).
-    Scores are shifted by their maximum and taken as the exact rationals they are (floats are dyadic), so the
-    exponents are non-negative rationals of any size and the exact Bernoulli sampler never overflows; int64 is used
-    when everything fits, Python integers otherwise. epsilon-DP, and (epsilon^2/8)-zCDP (rho_of_exponential_mechanism).
+    Rejection sampling: propose r uniformly, keep it with probability exp(-x_r), x_r = epsilon (max - score_r) /
+    (2 sensitivity), the scores taken as the exact rationals they are. When the x_r do not fit int64 rationals,
+    exp(-x_r) = exp(-L_r) exp(-(x_r - L_r)) for an integer L_r <= x_r estimated in floats: the first factor is L_r
+    rounds of the int64 Bernoulli(1/e) sampler, and only its few survivors get x_r - L_r as an exact Fraction for the
+    big-integer sampler. Nothing overflows and no float decides an outcome. epsilon-DP, (epsilon^2/8)-zCDP.
     """
     eps = positive_fraction(epsilon, "epsilon")
     bound = positive_fraction(sensitivity, "sensitivity")
-    values, shift = _scores_times_power_of_two(scores)
-    factor = eps / (2 * bound) / (1 << shift)  # exponent_r = factor * (max - integer_r)
+    values = _exact_scores(scores)
+    factor = eps / (2 * bound)  # x_r = factor * (max - score_r)
+    top = values.max()
     source = as_source(rng)
-    count = len(values)
-    if isinstance(values, np.ndarray) and factor.denominator < _INT64_SAFE:
-        gaps = values.max() - values  # integers below 2^54
-        fits = int(gaps.max()) * factor.numerator < _INT64_SAFE
-    else:
-        fits = False
+    count = values.size
+    fits = False
+    if values.dtype != object and factor.denominator < _INT64_SAFE and np.all(values == np.rint(values)):
+        if np.abs(values).max() < 2**53:
+            gaps = (top - values).astype(np.int64)
+            fits = int(gaps.max()) * factor.numerator < _INT64_SAFE
     if fits:
         numerators = gaps * factor.numerator
 
@@ -80,13 +101,28 @@ def exponential_mechanism(scores, epsilon, sensitivity, rng=None) -> int:
             return bernoulli_exp_minus(numerators[proposals], factor.denominator, source)
 
     else:
-        top = max(int(v) for v in values)
-        parts = [divmod((top - int(v)) * factor.numerator, factor.denominator) for v in values]
-        whole = np.array([w for w, _ in parts], dtype=object)
-        fraction = np.array([f for _, f in parts], dtype=object)
+        lower = _whole_lower_bound(values, top, factor)
+        exact_top = _exact(top)
+
+        rests: dict[int, Fraction] = {}
+
+        def rest_of(r: int) -> Fraction:
+            if r not in rests:
+                rest = factor * (exact_top - _exact(values[r])) - int(lower[r])
+                if rest < 0:
+                    raise AssertionError("the float lower bound exceeded the exact exponent")
+                rests[r] = rest
+            return rests[r]
 
         def keep(proposals):
-            return bernoulli_exp_minus_big_parts(whole[proposals], fraction[proposals], factor.denominator, source)
+            kept = bernoulli_exp_minus_parts(lower[proposals], np.zeros(proposals.size, dtype=np.int64), 1, source)
+            survivors = np.flatnonzero(kept)
+            if survivors.size:
+                parts = [rest_of(int(r)) for r in proposals[survivors]]
+                common = math.lcm(*(rest.denominator for rest in parts))
+                numerators = [rest.numerator * (common // rest.denominator) for rest in parts]
+                kept[survivors] = bernoulli_exp_minus_big(numerators, common, source)
+            return kept
 
     while True:
         proposals = source.integers_below(count, count) if count > 1 else np.zeros(1, dtype=np.int64)

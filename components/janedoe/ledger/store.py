@@ -8,6 +8,7 @@ PostgreSQL locks the budget row (SELECT ... FOR UPDATE).
 
 import contextlib
 import datetime
+import fcntl
 import os
 import threading
 import time
@@ -99,9 +100,27 @@ class Ledger:
     def __init__(self, engine, dialect: str) -> None:
         self.engine = engine
         self.dialect = dialect
-        # SQLite has one writer at a time: threads of this process queue here instead of in SQLite's busy handler
-        # (which sleeps up to 100 ms per retry). PostgreSQL locks per budget row, so its threads go straight in.
-        self._local_writer = threading.Lock() if dialect == "sqlite" else contextlib.nullcontext()
+        # SQLite has one writer at a time: threads (a lock) and processes (a flock on `<file>-writer.lock`) queue
+        # here instead of in SQLite's busy handler, which sleeps up to 100 ms per retry. PostgreSQL locks per budget
+        # row, so its threads go straight in.
+        self._threads_lock = threading.Lock()
+        database = engine.url.database if dialect == "sqlite" else None
+        self._writer_lock_path = f"{os.path.abspath(database)}-writer.lock" if database else None
+        self._writer_fd: int | None = None
+
+    @contextlib.contextmanager
+    def _local_writer(self):
+        if self._writer_lock_path is None:
+            yield
+            return
+        with self._threads_lock:
+            if self._writer_fd is None:
+                self._writer_fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
 
     @classmethod
     def open(cls, path_or_url) -> "Ledger":
@@ -119,13 +138,19 @@ class Ledger:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=20)
+            # Keep enough connections pooled for a server's request threads: an overflow connection is closed on
+            # return, and opening a PostgreSQL connection costs more than the spend itself. Same cap as before (25).
+            engine = create_engine(url, pool_pre_ping=True, pool_size=15, max_overflow=10)
         ledger = cls(engine, dialect)
         ledger._create_tables()
         return ledger
 
     def close(self) -> None:
         self.engine.dispose()
+        with self._threads_lock:
+            if self._writer_fd is not None:
+                os.close(self._writer_fd)
+                self._writer_fd = None
 
     def __enter__(self) -> "Ledger":
         return self
@@ -146,7 +171,7 @@ class Ledger:
         """Run work(connection) in one transaction; retry serialization failures and deadlocks on PostgreSQL."""
         for attempt in range(50):
             try:
-                with self._local_writer, self.engine.begin() as connection:
+                with self._local_writer(), self.engine.begin() as connection:
                     return work(connection)
             except (OperationalError, DBAPIError) as error:
                 code = getattr(getattr(error, "orig", None), "sqlstate", None)
@@ -243,7 +268,7 @@ class Ledger:
         return self._transaction(work)
 
     def budget(self, dataset: str, analyst: str) -> Budget:
-        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
             row = connection.execute(
                 select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
             ).one_or_none()
@@ -258,7 +283,7 @@ class Ledger:
             query = query.where(budgets.c.dataset == dataset)
         if analyst is not None:
             query = query.where(budgets.c.analyst == analyst)
-        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Budget(r.dataset, r.analyst, r.kind, r.total, r.spent, r.total_delta, r.spent_delta) for r in rows]
@@ -269,7 +294,7 @@ class Ledger:
             query = query.where(spends.c.dataset == dataset)
         if analyst is not None:
             query = query.where(spends.c.analyst == analyst)
-        with self._local_writer, self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Spend(**row._asdict()) for row in rows]

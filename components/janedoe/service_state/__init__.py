@@ -12,6 +12,7 @@ from janedoe.service_state.jobs import DONE, FAILED, QUEUED, RUNNING, JobRecord,
 from janedoe.service_state.masked_views import MaskedViews, RoleView
 from janedoe.service_state.privacy_budgets import DatasetPrivacy
 from janedoe.service_state.role_masking import RoleNotAllowedError, role_masker
+from janedoe.service_state.sql_datasets import ingest_sql_table
 from janedoe.service_state.store import StateStore
 from janedoe.service_state.synthetic_jobs import SyntheticJobs
 from janedoe.service_state.upload_masking import mask_upload, parse_uploaded_policy, renamed_error
@@ -30,6 +31,7 @@ __all__ = [
     "RoleNotAllowedError",
     "role_masker",
     "ingest_dataset",
+    "ingest_sql_table",
     "UploadDir",
     "mask_upload",
     "parse_uploaded_policy",

@@ -4,6 +4,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from janedoe.service_state.engine import SqliteWriterLock
 from janedoe.service_state.tables import api_audit
 from sqlalchemy import Engine, insert, select
 
@@ -38,6 +39,7 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._writer_lock = SqliteWriterLock(engine)
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._writing = False
@@ -66,7 +68,7 @@ class AuditLog:
             batch, self._queue = self._queue, []
         error = None
         try:
-            with self._engine.begin() as conn:
+            with self._writer_lock.held(), self._engine.begin() as conn:
                 conn.execute(insert(api_audit), [entry.row for entry in batch])
         except BaseException as failure:  # every caller in the batch learns its entry was not stored
             error = failure

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from janedoe.errors import JaneDoeInputError, NotFoundError
-from janedoe.service_state.tables import api_datasets
+from janedoe.service_state.tables import api_dataset_sources, api_datasets
 from sqlalchemy import Engine, delete, insert, select
 
 
@@ -37,13 +37,16 @@ class Datasets:
 
     def register(
         self, *, dataset_id: str, name: str, table_name: str, data_path: str, policy_text: str, row_count: int,
-        columns: list[dict], created_by: str,
+        columns: list[dict], created_by: str, source: str | None = None,
     ) -> DatasetRecord:
+        """`source` describes where the data came from; it must already be safe to show (no password)."""
         record = DatasetRecord(
             dataset_id, name, table_name, data_path, policy_text, row_count, columns, created_by, datetime.now(UTC)
         )
         with self._engine.begin() as conn:
             conn.execute(insert(api_datasets).values(**record.__dict__))
+            if source is not None:
+                conn.execute(insert(api_dataset_sources).values(dataset_id=dataset_id, source=source))
         return record
 
     def get(self, dataset_id: str) -> DatasetRecord:
@@ -52,6 +55,13 @@ class Datasets:
         if row is None:
             raise NotFoundError("no such dataset", where=f"datasets/{dataset_id}")
         return _record(row)
+
+    def source_of(self, dataset_id: str) -> str | None:
+        """The registered source description (a redacted database URL), None for an uploaded file."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(api_dataset_sources.c.source).where(api_dataset_sources.c.dataset_id == dataset_id)
+            ).scalar()
 
     def list(self) -> list[DatasetRecord]:
         with self._engine.connect() as conn:
@@ -63,6 +73,7 @@ class Datasets:
         record = self.get(dataset_id)
         with self._engine.begin() as conn:
             conn.execute(delete(api_datasets).where(api_datasets.c.dataset_id == dataset_id))
+            conn.execute(delete(api_dataset_sources).where(api_dataset_sources.c.dataset_id == dataset_id))
         if self.data_dir is None:
             return
         owned = os.path.commonpath([os.path.abspath(record.data_path), os.path.abspath(self.data_dir)])

@@ -7,12 +7,14 @@ randomized rules (fake, noise, shuffle within a chunk) draw once per chunk and p
 same values and cannot be averaged to undo the noise (a restart, or another process, draws again). Exports mask afresh.
 """
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy import parse_policy
 from janedoe.service_state.datasets import DatasetRecord
@@ -46,6 +48,31 @@ class RoleView:
             yield self.mask(batch)
 
 
+@dataclass
+class _MaskedChunk:
+    batch: pa.RecordBatch
+    json_rows: list[str] | None = None
+
+
+def json_row_texts(batch: pa.RecordBatch) -> list[str]:
+    """One JSON object text per row, JSON-safe: temporal, decimal and binary values as text, NaN and infinities null.
+
+    Runs once per cached chunk, not per request.
+    """
+    columns = []
+    for column in batch.columns:
+        kind = column.type
+        if pa.types.is_temporal(kind) or pa.types.is_decimal(kind):
+            column = pc.cast(column, pa.string())
+        elif pa.types.is_binary(kind) or pa.types.is_large_binary(kind):
+            column = pa.array([None if value is None else value.hex() for value in column.to_pylist()], pa.string())
+        if pa.types.is_floating(kind):
+            column = pc.if_else(pc.is_finite(column), column, pa.scalar(None, kind))
+        columns.append(column)
+    rows = pa.RecordBatch.from_arrays(columns, names=batch.schema.names).to_pylist()
+    return [json.dumps(row, separators=(",", ":")) for row in rows]
+
+
 class MaskedViews:
     """Per-process cache of datasets' tables and each role's masker, keyed by dataset id (ids are never reused)."""
 
@@ -57,7 +84,7 @@ class MaskedViews:
         self._lock = threading.Lock()
         self._building: dict[tuple[str, str], threading.Lock] = {}
         # Masked chunks per (dataset id, role, chunk index), least recently used first, bounded in rows.
-        self._masked: OrderedDict[tuple[str, str, int], pa.RecordBatch] = OrderedDict()
+        self._masked: OrderedDict[tuple[str, str, int], _MaskedChunk] = OrderedDict()
         self._masked_rows = 0
 
     def view(self, record: DatasetRecord, role: str) -> RoleView:
@@ -82,22 +109,35 @@ class MaskedViews:
 
     def rows(self, record: DatasetRecord, role: str, *, offset: int, limit: int) -> pa.Table:
         """Rows [offset, offset+limit) as `role` sees them, sliced from the role's cached masked chunks."""
+        view, pieces = self._pieces(record, role, offset, limit)
+        return pa.Table.from_batches([chunk.batch.slice(start, stop - start) for chunk, start, stop in pieces],
+                                     schema=view.output_schema)
+
+    def rows_json(self, record: DatasetRecord, role: str, *, offset: int, limit: int) -> tuple[pa.Schema, list[str]]:
+        """The same rows as JSON object texts (temporal, decimal and binary values as text; NaN, inf as null).
+
+        Each chunk is encoded once and kept with it, so a page read costs a slice and a join.
+        """
+        view, pieces = self._pieces(record, role, offset, limit)
+        texts: list[str] = []
+        for chunk, start, stop in pieces:
+            if chunk.json_rows is None:  # two threads may both encode a chunk: the same texts either way
+                chunk.json_rows = json_row_texts(chunk.batch)
+            texts.extend(chunk.json_rows[start:stop])
+        return view.output_schema, texts
+
+    def _pieces(self, record: DatasetRecord, role: str, offset: int, limit: int):
         view = self.view(record, role)
         table = self.raw_table(record)
         end = min(offset + limit, table.num_rows)
-        if offset >= end:
-            return view.output_schema.empty_table()
-        if view.masker is None:
-            return table.slice(offset, end - offset)
         pieces = []
-        for index in range(offset // _MASKED_CHUNK_ROWS, (end - 1) // _MASKED_CHUNK_ROWS + 1):
+        for index in range(offset // _MASKED_CHUNK_ROWS, (end - 1) // _MASKED_CHUNK_ROWS + 1) if offset < end else ():
             chunk = self._masked_chunk(view, role, table, index)
-            start = max(offset - index * _MASKED_CHUNK_ROWS, 0)
-            stop = min(end - index * _MASKED_CHUNK_ROWS, chunk.num_rows)
-            pieces.append(chunk.slice(start, stop - start))
-        return pa.Table.from_batches(pieces, schema=view.output_schema)
+            first = index * _MASKED_CHUNK_ROWS
+            pieces.append((chunk, max(offset - first, 0), min(end - first, chunk.batch.num_rows)))
+        return view, pieces
 
-    def _masked_chunk(self, view: RoleView, role: str, table: pa.Table, index: int) -> pa.RecordBatch:
+    def _masked_chunk(self, view: RoleView, role: str, table: pa.Table, index: int) -> "_MaskedChunk":
         key = (view.record.dataset_id, role, index)
         with self._lock:
             chunk = self._masked.get(key)
@@ -111,13 +151,13 @@ class MaskedViews:
             if chunk is not None:
                 return chunk
             raw = table.slice(index * _MASKED_CHUNK_ROWS, _MASKED_CHUNK_ROWS).combine_chunks().to_batches()
-            masked = [view.mask(batch) for batch in raw]
-            chunk = pa.Table.from_batches(masked, schema=view.output_schema).combine_chunks().to_batches()[0]
+            masked = pa.Table.from_batches([view.mask(batch) for batch in raw], schema=view.output_schema)
+            chunk = _MaskedChunk(masked.combine_chunks().to_batches()[0])
             with self._lock:
                 self._masked[key] = chunk
-                self._masked_rows += chunk.num_rows
+                self._masked_rows += chunk.batch.num_rows
                 while self._masked_rows > _MASKED_CACHE_MAX_ROWS and len(self._masked) > 1:
-                    self._masked_rows -= self._masked.popitem(last=False)[1].num_rows
+                    self._masked_rows -= self._masked.popitem(last=False)[1].batch.num_rows
             return chunk
 
     def forget(self, dataset_id: str) -> None:
@@ -127,7 +167,9 @@ class MaskedViews:
             for key in [key for key in self._views if key[0] == dataset_id]:
                 del self._views[key]
             for key in [key for key in self._masked if key[0] == dataset_id]:
-                self._masked_rows -= self._masked.pop(key).num_rows
+                self._masked_rows -= self._masked.pop(key).batch.num_rows
+            for key in [key for key in self._building if key[0] == dataset_id]:
+                del self._building[key]
 
     def policy(self, record: DatasetRecord):
         """The dataset's parsed policy (cached)."""
@@ -146,12 +188,18 @@ class MaskedViews:
             if table is not None:
                 self._tables.move_to_end(record.dataset_id)
                 return table
+            loading = self._building.setdefault((record.dataset_id, ""), threading.Lock())
         if record.row_count > _CACHED_TABLE_MAX_ROWS:
             raise JaneDoeInputError("dataset too large for paged reads; use the export endpoint", where="rows")
-        table = read_table(record.data_path)
-        with self._lock:
-            self._tables[record.dataset_id] = table
-            while len(self._tables) > self.max_datasets:
-                self._tables.popitem(last=False)
+        with loading:  # one thread reads the file; concurrent first readers wait for its table
+            with self._lock:
+                table = self._tables.get(record.dataset_id)
+            if table is not None:
+                return table
+            table = read_table(record.data_path)
+            with self._lock:
+                self._tables[record.dataset_id] = table
+                while len(self._tables) > self.max_datasets:
+                    self._tables.popitem(last=False)
         return table
 

@@ -31,6 +31,15 @@ api_datasets = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
+# Where a dataset was copied from (a database URL with its password redacted); uploads have no row. A table of its own
+# so state databases created before it need no migration.
+api_dataset_sources = Table(
+    "api_dataset_sources",
+    metadata,
+    Column("dataset_id", String(32), primary_key=True),
+    Column("source", Text, nullable=False),
+)
+
 api_jobs = Table(
     "api_jobs",
     metadata,

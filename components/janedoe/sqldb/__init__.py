@@ -10,6 +10,7 @@ from janedoe.sqldb.policy_scan import scan_database
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.schema_model import DatabaseSchema, ForeignKey, TableSchema
 from janedoe.sqldb.sql_dump import dump_database
+from janedoe.sqldb.table_batches import iter_table_batches, table_row_count
 
 __all__ = [
     "CopyReport",
@@ -20,9 +21,11 @@ __all__ = [
     "TableSchema",
     "copy_database",
     "dump_database",
+    "iter_table_batches",
     "order_tables",
     "parse_database_url",
     "redact_url",
     "reflect_schema",
     "scan_database",
+    "table_row_count",
 ]

@@ -13,19 +13,21 @@ from sqlalchemy.pool import NullPool
 def _scrubbed(error: Exception, url: DatabaseUrl) -> str:
     """First line of a driver error with anything that could be the password removed."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    secret = _password_of(url)
-    if secret:
+    for secret in _passwords_of(url):
         text = text.replace(secret, "***")
     return text.replace(url.conninfo, url.redacted)
 
 
-def _password_of(url: DatabaseUrl) -> str | None:
+def _passwords_of(url: DatabaseUrl) -> list[str]:
+    """The password in the URL's user part and in libpq's `?password=` parameter, as the driver may print them."""
     if url.dialect != "postgresql":
-        return None
-    from urllib.parse import unquote, urlsplit
+        return []
+    from urllib.parse import parse_qsl, unquote, urlsplit
 
-    password = urlsplit(url.conninfo).password
-    return unquote(password) if password else None
+    parts = urlsplit(url.conninfo)
+    found = [unquote(parts.password)] if parts.password else []
+    found += [value for key, value in parse_qsl(parts.query) if key.lower() == "password" and value]
+    return found
 
 
 def sqlite_read_only(url: DatabaseUrl) -> sqlite3.Connection:
@@ -60,7 +62,7 @@ def postgres_connect(url: DatabaseUrl, *, read_only: bool):
     import psycopg
 
     try:
-        conn = psycopg.connect(url.conninfo, autocommit=False, connect_timeout=15)
+        conn = psycopg.connect(url.conninfo, autocommit=False, connect_timeout=url.connect_timeout)
     except psycopg.Error as error:
         raise JaneDoeInputError(f"cannot connect: {_scrubbed(error, url)}", where=url.redacted) from None
     if read_only:
@@ -77,7 +79,9 @@ def sqlalchemy_engine(url: DatabaseUrl, *, read_only: bool) -> sa.Engine:
     if url.dialect == "sqlite":
         creator = (lambda: sqlite_read_only(url)) if read_only else (lambda: sqlite_writable(url))
         return sa.create_engine("sqlite://", creator=creator, poolclass=NullPool)
-    engine = sa.create_engine(url.sqlalchemy_url(), poolclass=NullPool)
+    engine = sa.create_engine(
+        url.sqlalchemy_url(), poolclass=NullPool, connect_args={"connect_timeout": url.connect_timeout}
+    )
     return engine
 
 

@@ -4,6 +4,7 @@ Credentials come from the URL or from libpq's environment (PGPASSWORD, PGUSER, ~
 """
 
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
 
@@ -19,6 +20,7 @@ class DatabaseUrl:
     dialect: str  # "sqlite" | "postgresql"
     conninfo: str  # libpq URL for PostgreSQL, file path for SQLite (may carry a password: never print)
     redacted: str
+    connect_timeout: int = 15  # seconds libpq waits for a PostgreSQL server to answer
 
     @property
     def sqlite_path(self) -> str:
@@ -36,18 +38,24 @@ class DatabaseUrl:
 
 
 def redact_url(text: str) -> str:
-    """The URL with any password replaced by ***: safe to print."""
+    """The URL with any password (in the user part or libpq's `?password=`) replaced by ***: safe to print."""
     try:
         parts = urlsplit(text)
-    except ValueError:
+        if parts.query and "password" in parts.query.lower():
+            text = text.replace(parts.query, _QUERY_PASSWORD.sub(r"\1***", parts.query))
+            parts = urlsplit(text)
+        if parts.password is None:
+            return text
+        user = parts.username or ""
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # e.g. a port that is not a number
         return "<unparsable url>"
-    if parts.password is None:
-        return text
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
     netloc = f"{quote(user)}:***@{host}{port}"
     return parts._replace(netloc=netloc).geturl()
+
+
+_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
 
 
 def parse_database_url(text: str, *, where: str = "url") -> DatabaseUrl:

@@ -1,4 +1,4 @@
-"""Differentially private synthetic data (MST, AIM), fake test data, and real-versus-synthetic evaluation and reports."""
+"""Differentially private synthetic data (MST, AIM), fake test data, real-versus-synthetic evaluation and reports."""
 
 from janedoe.synthetic.aim import DEFAULT_MAX_MODEL_MB, AimModel, fit_aim
 from janedoe.synthetic.domain import ColumnDomain, Domain, build_domain

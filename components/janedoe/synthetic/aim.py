@@ -1,11 +1,11 @@
 """AIM (McKenna, Mullins, Sheldon, Miklau 2022): adaptive, iterative selection of marginals to measure.
 
-The workload is every k-way marginal (k = 3 by default); the candidates are its downward closure, each weighted by
-how much it overlaps the workload. With T = 16 * columns rounds planned, every 1-way marginal is measured first with
-sigma = sqrt(T / (2 * 0.9 rho)); then each round spends eps^2/8 (eps = sqrt(8 * 0.1 rho / T)) to choose, by the
-exponential mechanism, the candidate whose model error most exceeds its expected noise, and 1/(2 sigma^2) to measure
-it with discrete Gaussian noise. Candidates whose addition would push the junction tree past a size limit (growing
-with the share of budget spent) are left out. When a measurement barely moves the model, sigma halves and eps
+The workload is every 2-way to k-way marginal (k = 3 by default); the candidates are its downward closure, each
+weighted by how much it overlaps the workload. With T = 16 * columns rounds planned, every 1-way marginal is measured
+first with sigma = sqrt(T / (2 * 0.9 rho)); then each round spends eps^2/8 (eps = sqrt(8 * 0.1 rho / T)) to choose,
+by the exponential mechanism, the candidate whose model error most exceeds its expected noise, and 1/(2 sigma^2)
+to measure it with discrete Gaussian noise. Candidates whose addition would push the junction tree past a size limit
+(growing with the share of budget spent) are left out. When a measurement barely moves the model, sigma halves and eps
 doubles; the last round takes exactly the budget left, so the spent rho (recomputed from the noise) is the budget.
 """
 
@@ -13,16 +13,22 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pyarrow as pa
-from janedoe.dp_noise import MAX_GAUSSIAN_SIGMA, discrete_gaussian, exact_gaussian_sigma, exponential_mechanism
-from janedoe.dp_noise import rho_from_epsilon_delta
+from janedoe.dp_noise import (
+    MAX_GAUSSIAN_SIGMA,
+    discrete_gaussian,
+    exact_gaussian_sigma,
+    exponential_mechanism,
+    rho_from_epsilon_delta,
+)
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.domain import Domain, build_domain, decode, encode
 from janedoe.synthetic.junction_sampling import sample_model
 from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement, cells, estimate_model, model_bytes
-from janedoe.synthetic.mst import BatchSource, NoiseRecord, _dyadic_below, _reader, validate_budget
+from janedoe.synthetic.mst import BatchSource, NoiseRecord, _reader, validate_budget
 
 DEFAULT_MAX_MODEL_MB = 80.0
 _MEGABYTE = 2.0**20
@@ -58,10 +64,24 @@ class AimModel:
         return decode(sample_model(self.model, rows, rng), self.domain, self.schema, rng)
 
 
+def _dyadic_epsilon(epsilon: float, largest_gap: float, sensitivity: int) -> Fraction:
+    """epsilon rounded down onto a power-of-two grid that keeps the exact sampler's integers inside int64.
+
+    The exponential mechanism works with epsilon / (2 * sensitivity) and integer score gaps: both the numerators
+    (gap times epsilon's numerator) and the denominator must stay below 2^62. Rounding down only spends less, and the
+    recorded epsilon is the one used.
+    """
+    bits = 52
+    while bits > 0 and ((largest_gap + 1.0) * math.floor(epsilon * 2.0**bits) >= 2.0**60
+                        or 2.0 ** (bits + 1) * sensitivity >= 2.0**61):
+        bits -= 1
+    return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
+
+
 def _candidates(sizes: list[int], degree: int, limit_bytes: float) -> dict[Clique, int]:
-    """Downward closure of the workload (every `degree`-way marginal that fits the limit), with AIM's weights."""
+    """Downward closure of the workload (every 2- to `degree`-way marginal that fits the limit), AIM's weights."""
     width = len(sizes)
-    workload = [q for q in itertools.combinations(range(width), min(degree, width))
+    workload = [q for k in range(2, degree + 1) for q in itertools.combinations(range(width), k)
                 if 8 * cells(sizes, q) <= limit_bytes]
     closure = {s for q in workload for k in range(1, len(q) + 1) for s in itertools.combinations(q, k)}
     closure |= {(a,) for a in range(width)}
@@ -85,7 +105,7 @@ def _exact_answers(read, domain: Domain, candidates) -> tuple[dict[Clique, np.nd
 def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
             schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
             max_model_mb: float = DEFAULT_MAX_MODEL_MB, degree: int = 3, rounds: int | None = None,
-            round_iterations: int = 50, final_iterations: int = 500) -> AimModel:
+            round_iterations: int = 100, final_iterations: int = 500) -> AimModel:
     """Fit AIM under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
 
     max_model_mb bounds the junction tree's float64 clique tables; degree is the workload's marginal width.
@@ -142,7 +162,7 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
         round_spent = spent + selection_epsilon**2 / 8.0 + 1.0 / (2.0 * sigma**2)
         size_limit = limit * round_spent / rho
         free = {s for c in model.tree.cliques for k in range(1, len(c) + 1) for s in itertools.combinations(c, k)}
-        current = [m.attributes for m in measurements]
+        current = model.tree.cliques  # the model's cliques cover every measurement (and the fill it needed)
         allowed = [c for c in candidates if c in free or model_bytes(sizes, [*current, c]) <= size_limit]
         scores = []
         for c in allowed:
@@ -156,10 +176,11 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
             # the last round: sigma from 0.9 of the remainder (rounded up onto the sampler's grid), and the
             # selection takes exactly what is left, so the spent rho adds up to the budget
             exact_sigma = exact_gaussian_sigma(sigma)
-            eps_used = _dyadic_below(math.sqrt(8.0 * (rho - spent - 1.0 / (2.0 * float(exact_sigma) ** 2))), gap)
+            eps_used = _dyadic_epsilon(math.sqrt(8.0 * (rho - spent - 1.0 / (2.0 * float(exact_sigma) ** 2))), gap,
+                                       largest_weight)
         else:
             exact_sigma = exact_gaussian_sigma(sigma)
-            eps_used = _dyadic_below(selection_epsilon, gap)
+            eps_used = _dyadic_epsilon(selection_epsilon, gap, largest_weight)
         chosen = allowed[int(exponential_mechanism(scores_array, eps_used, float(largest_weight), rng=rng))]
         noise.append(NoiseRecord("exponential", tuple(names[a] for a in chosen), epsilon=float(eps_used)))
         before = model.project(chosen)

@@ -7,6 +7,7 @@ from one consistent distribution. Estimation is entropic mirror descent on the p
 """
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ Clique = tuple[int, ...]
 
 def triangulated_cliques(sizes: Sequence[int], attribute_sets: Sequence[Clique]) -> list[Clique]:
     """Maximal cliques of a triangulation of the graph joining attributes measured together (every attribute)."""
+    sizes = [int(size) for size in sizes]
     neighbours: list[set[int]] = [set() for _ in sizes]
     for attributes in attribute_sets:
         for a, b in itertools.combinations(attributes, 2):
@@ -25,10 +27,7 @@ def triangulated_cliques(sizes: Sequence[int], attribute_sets: Sequence[Clique])
     remaining = set(range(len(sizes)))
     cliques: list[frozenset[int]] = []
     while remaining:
-        def cost(node: int) -> tuple[float, int]:
-            return float(np.prod([sizes[n] for n in neighbours[node] | {node}], dtype=np.float64)), node
-
-        node = min(remaining, key=cost)
+        node = min(remaining, key=lambda n: (sizes[n] * math.prod(sizes[m] for m in neighbours[n]), n))
         clique = frozenset(neighbours[node] | {node})
         for a, b in itertools.combinations(neighbours[node], 2):
             neighbours[a].add(b)
@@ -38,12 +37,11 @@ def triangulated_cliques(sizes: Sequence[int], attribute_sets: Sequence[Clique])
         remaining.discard(node)
         cliques.append(clique)
     maximal = [c for c in cliques if not any(c < other for other in cliques)]
-    unique = list(dict.fromkeys(maximal))
-    return [tuple(sorted(c)) for c in unique]
+    return [tuple(sorted(c)) for c in dict.fromkeys(maximal)]
 
 
 def cells(sizes: Sequence[int], attributes: Clique) -> int:
-    return int(np.prod([sizes[a] for a in attributes], dtype=np.int64))
+    return math.prod(int(sizes[a]) for a in attributes)
 
 
 def model_bytes(sizes: Sequence[int], attribute_sets: Sequence[Clique]) -> int:
@@ -224,7 +222,9 @@ def _warm_potentials(tree: JunctionTree, previous: GraphicalModel | None) -> lis
 def estimate_model(sizes: Sequence[int], measurements: Sequence[Measurement], *, iterations: int,
                    previous: GraphicalModel | None = None, total: float | None = None) -> GraphicalModel:
     """The junction-tree model minimising sum over measurements of ||total * marginal - y||^2 / (2 sigma^2)."""
-    tree = JunctionTree(sizes, [m.attributes for m in measurements])
+    # the previous model's cliques are kept (as AIM's size check assumes), so its potentials always carry over
+    kept = list(previous.tree.cliques) if previous is not None else []
+    tree = JunctionTree(sizes, [*kept, *(m.attributes for m in measurements)])
     total = estimate_total(measurements) if total is None else total
     placed = [(tree.home(m.attributes), m) for m in measurements]
     largest_weight = max(1.0 / m.sigma**2 for m in measurements)

@@ -51,7 +51,7 @@ def chi_square_p_value(draws: np.ndarray, pmf) -> float:
     return stats.chisquare(observed_bins, expected_bins * observed_bins.sum() / expected_bins.sum()).pvalue
 
 
-@pytest.mark.parametrize("scale", [1, "0.7", "7/3", 100])
+@pytest.mark.parametrize("scale", [1, "0.7", "7/3", 100, 5000])  # 5000: past the tables, CKS20 Algorithm 2
 def test_discrete_laplace_matches_its_pmf(scale):
     draws = discrete_laplace(scale, DRAWS, np.random.default_rng(20260101))
     assert draws.dtype == np.int64 and draws.size == DRAWS

@@ -190,3 +190,25 @@ def test_postgresql_state_without_data_dir_refuses_datasets(postgres_url):
     with pytest.raises(JaneDoeInputError):
         state.datasets.new_data_path()
     state.close()
+
+
+def test_concurrent_audit_records_are_each_stored_once_before_returning(state):
+    import threading
+
+    missing = []
+
+    def reader_of(number: int) -> None:
+        detail = f"n={number}"
+        state.audit.record(analyst="ana", role="analyst", action="dataset.rows", dataset_id="d", detail=detail)
+        # record() returns only once the entry is committed: it must be visible right away.
+        if detail not in {entry.detail for entry in state.audit.entries(dataset_id="d", limit=1000)}:
+            missing.append(detail)
+
+    threads = [threading.Thread(target=reader_of, args=(number,)) for number in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    details = [entry.detail for entry in state.audit.entries(dataset_id="d", limit=1000)]
+    assert missing == []
+    assert sorted(details) == sorted(f"n={number}" for number in range(40))

@@ -1,0 +1,55 @@
+"""Registering a dataset from a SQL table: a snapshot of the table, stored as Parquet like an uploaded file.
+
+The database URL may carry a password: only its redacted form is stored (as the dataset's source) or shown.
+"""
+
+import os
+
+from janedoe.errors import JaneDoeInputError
+from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.role_masking import check_every_role
+from janedoe.service_state.store import StateStore
+from janedoe.service_state.upload_masking import parse_uploaded_policy
+from janedoe.sqldb import iter_table_batches, parse_database_url
+from janedoe.tabular import AtomicTableWriter
+
+_BATCH_ROWS = 65_536
+# A server the API cannot reach must give the client a quick 4xx, not hold a request thread for libpq's default.
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def ingest_sql_table(
+    state: StateStore, *, url: str, table: str, name: str, policy_text: str, created_by: str,
+    policy_table: str | None = None,
+) -> DatasetRecord:
+    """Copies `table` (one read-only snapshot) into the data dir; the policy must name `policy_table` (or `table`)."""
+    policy = parse_uploaded_policy(policy_text)
+    policy_table = policy_table or table
+    if policy_table not in policy.tables:
+        raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{policy_table}")
+    try:
+        source = parse_database_url(url, where="url")
+    except JaneDoeInputError:  # its message quotes the URL, and a string that is not a URL cannot be redacted
+        raise JaneDoeInputError("use sqlite:///file.db or postgresql://... as the database URL", where="url") from None
+    batches = iter_table_batches(source, table, batch_size=_BATCH_ROWS, connect_timeout=CONNECT_TIMEOUT_SECONDS)
+    try:
+        first = next(batches)  # always one, even for an empty table: it carries the schema
+        schema = first.schema
+        check_every_role(policy, policy_table, schema)
+        dataset_id, data_path = state.datasets.new_data_path(".parquet")
+        with AtomicTableWriter(data_path, schema) as writer:
+            writer.write_batch(first)
+            for batch in batches:
+                writer.write_batch(batch)
+        row_count = writer.rows_written
+    finally:
+        batches.close()  # ends the snapshot transaction even when validation refused the table
+    columns = [{"name": field.name, "type": str(field.type)} for field in schema]
+    try:
+        return state.datasets.register(
+            dataset_id=dataset_id, name=name, table_name=policy_table, data_path=data_path, policy_text=policy_text,
+            row_count=row_count, columns=columns, created_by=created_by, source=f"{source.redacted} table {table}",
+        )
+    except BaseException:
+        os.remove(data_path)
+        raise
