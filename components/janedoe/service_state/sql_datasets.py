@@ -25,8 +25,6 @@ def ingest_sql_table(
     """Copies `table` (one read-only snapshot) into the data dir; the policy must name `policy_table` (or `table`)."""
     policy = parse_uploaded_policy(policy_text)
     policy_table = policy_table or table
-    if policy_table not in policy.tables:
-        raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{policy_table}")
     try:
         source = parse_database_url(url, where="url")
     except JaneDoeInputError:  # its message quotes the URL, and a string that is not a URL cannot be redacted
@@ -35,6 +33,8 @@ def ingest_sql_table(
     try:
         first = next(batches)  # always one, even for an empty table: it carries the schema
         schema = first.schema
+        if policy_table not in policy.tables:  # checked once the table is known to exist: a wrong name is a 404
+            raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{policy_table}")
         check_every_role(policy, policy_table, schema)
         dataset_id, data_path = state.datasets.new_data_path(".parquet")
         with AtomicTableWriter(data_path, schema) as writer:
