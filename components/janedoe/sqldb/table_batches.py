@@ -53,6 +53,8 @@ def _source(url: str | DatabaseUrl, connect_timeout: int | None) -> DatabaseUrl:
 def _table_schema(source: DatabaseUrl, table: str) -> TableSchema:
     try:
         schema = reflect_schema(source)
+    except JaneDoeInputError:  # a ValueError too, and already a clean message
+        raise
     except (ValueError, sa.exc.ArgumentError, sa.exc.NoSuchModuleError):  # a URL SQLAlchemy cannot parse
         raise JaneDoeInputError("unusable database URL", where=source.redacted) from None
     if table not in schema.tables:
