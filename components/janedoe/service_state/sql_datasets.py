@@ -27,7 +27,7 @@ def ingest_sql_table(
     policy_table = policy_table or table
     try:
         source = parse_database_url(url, where="url")
-    except ValueError:  # JaneDoeInputError, or urllib on a malformed address  # its message quotes the URL, and a string that is not a URL cannot be redacted
+    except ValueError:  # its message would quote the URL, and a string that is not a URL cannot be redacted
         raise JaneDoeInputError("use sqlite:///file.db or postgresql://... as the database URL", where="url") from None
     batches = iter_table_batches(source, table, batch_size=_BATCH_ROWS, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     try:

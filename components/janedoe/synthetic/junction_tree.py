@@ -145,6 +145,39 @@ class JunctionTree:
             full[node] = inner[node] + self._broadcast(message, separator, node)
         return [belief - _logsumexp(belief, tuple(range(belief.ndim))).reshape(()) for belief in full]
 
+    def clique_marginals(self, potentials: list[np.ndarray]) -> list[np.ndarray]:
+        """Normalised clique marginals (probabilities) of exp(sum of potentials): Hugin propagation, linear space.
+
+        calibrate()'s result exponentiated, several times cheaper: each clique is exponentiated once (shifted by its
+        maximum, so it stays in (0, 1]), messages are rescaled to a maximum of one, and the downward message divides
+        the parent's separator marginal by the upward one instead of the whole parent table. This is what mirror
+        descent calls at every step, so it sets the speed of an AIM round.
+        """
+        inner = [np.exp(p - p.max()) for p in potentials]
+        upward: dict[int, np.ndarray] = {}
+        for child in reversed(self.order):
+            parent = self.parent[child]
+            if parent < 0:
+                continue
+            separator = self.separators[child]
+            message = inner[child].sum(axis=self._axes_outside(child, separator), keepdims=True)
+            message = message / message.max()
+            upward[child] = message
+            inner[parent] *= self._broadcast(message, separator, parent)
+        full = inner
+        for node in self.order:
+            parent = self.parent[node]
+            if parent < 0:
+                full[node] = full[node] / full[node].sum()
+                continue
+            separator = self.separators[node]
+            up = upward[node].reshape([self.sizes[a] for a in separator])
+            down = full[parent].sum(axis=self._axes_outside(parent, separator)).reshape(up.shape)
+            message = np.divide(down, up, out=np.zeros_like(down), where=up > 0)
+            belief = full[node] * self._broadcast(message, separator, node)
+            full[node] = belief / belief.sum()
+        return full
+
     def project(self, marginals: list[np.ndarray], attributes: Clique) -> np.ndarray:
         """The model's marginal on sorted `attributes` from calibrated clique marginals (probabilities).
 
@@ -230,8 +263,7 @@ def estimate_model(sizes: Sequence[int], measurements: Sequence[Measurement], *,
     largest_weight = max(1.0 / m.sigma**2 for m in measurements)
 
     def evaluate(potentials):
-        log_marginals = tree.calibrate(potentials)
-        marginals = [np.exp(x) for x in log_marginals]
+        marginals = tree.clique_marginals(potentials)
         loss = 0.0
         gradients = [np.zeros(shape) for shape in tree.shapes]
         for home, m in placed:
