@@ -461,8 +461,9 @@ def write_results(header, started, args, workers, seconds, results, mask, wrk) -
         "by concurrent requests (group commit, stored before the rows are sent) and a string join. A DP query keeps "
         "its guarantee: the spend is one durable transaction under the budget's lock before any noise is drawn. "
         "Every query here is one analyst's, so all spends serialize on one lock: SQLite's database write lock held "
-        "through an fsync'd commit, or PostgreSQL's budget row lock held for four round trips (this bench's cluster "
-        "runs with fsync=off); throughput is one over that hold time, whatever the cores.",
+        "through an fsync'd commit, or PostgreSQL's budget row lock, held only inside one autocommit statement (a "
+        "conditional UPDATE whose WHERE is the budget check, and the spend's INSERT, in one CTE; this bench's cluster "
+        "runs with fsync=off). What remains per query is mostly CPU (see server CPU ms/req).",
     ]
     lines += [
         "",

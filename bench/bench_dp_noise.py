@@ -218,14 +218,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as directory:
         for writers in (1, 16):
             rate = ledger_rate(os.path.join(directory, f"ledger-{writers}.db"), writers, seconds)
-            ledger_rows.append(("SQLite (file, WAL, BEGIN IMMEDIATE)", writers, rate))
+            ledger_rows.append(("SQLite (file, WAL, BEGIN IMMEDIATE, conditional UPDATE ... RETURNING)", writers, rate))
     url, stop = start_postgres()
     if url is None:
         ledger_rows.append(("PostgreSQL", "-", stop))
     else:
         try:
             for writers in (1, 16):
-                ledger_rows.append(("PostgreSQL (SELECT ... FOR UPDATE)", writers, ledger_rate(url, writers, seconds)))
+                rate = ledger_rate(url, writers, seconds)
+                ledger_rows.append(("PostgreSQL (one conditional UPDATE + INSERT statement)", writers, rate))
         finally:
             stop()
 

@@ -82,6 +82,8 @@ tables:
 HASHED_FROM = "email: {mask: pseudonymize, kind: email, unique: true}"
 HASHED_TO = "email: {mask: hash}"
 REPEATS = 2
+BYTECODE_NOTE = (" PYTHONDONTWRITEBYTECODE was set in this environment, so every janedoe run compiled its imports from"
+                 " source (about 1-2 s more start-up than an installed package with bytecode).")
 RUNS = [("unique email pseudonyms", 50_000), ("email hashed", 50_000), ("email hashed", 10_000)]
 
 
@@ -360,8 +362,8 @@ def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, qui
         f"Machine: {machine()}  ",
         f"Date: {dt.datetime.now().strftime('%Y-%m-%d %H:%M')}; whole run {total_seconds:.0f} s. Taken while other"
         f" engineers' tests and benchmarks shared this 2-core machine (1-minute load average {load}): numbers are"
-        f" noisy (the ratio moved between about 2.2x and 4.6x across runs of this script), so each line is the best"
-        f" of {REPEATS} runs.",
+        f" noisy (the ratio moves by a factor of up to 2 between runs of this script at such loads), so each line is"
+        f" the best of {REPEATS} runs.{BYTECODE_NOTE if os.environ.get('PYTHONDONTWRITEBYTECODE') else ''}",
         "",
         f"Data: the test shop's 6 tables (customers with unique emails and a self-reference, addresses in a reference"
         f" cycle with customers, orders, order_items with a composite key, payments, support_tickets with a composite"
@@ -398,9 +400,15 @@ def write_results(rows, floor, runs, plain_check, small_peak, total_seconds, qui
         " READ ONLY transaction, parses with Arrow's CSV reader, masks with the masking engine, writes with"
         " `COPY FROM STDIN` one transaction per batch (with its resume state), then adds keys, uniques, foreign keys,"
         " indexes and sequences after the load, as pg_dump's output does; one batch is written in a background thread"
-        " while the next is read and masked. Each janedoe run also pays a fixed start-up of a few seconds (imports,"
-        " schema reflection, and the masking engine building its Faker pools for `pseudonymize`: 4,096 values per"
-        " kind at Faker's per-row speed), which the floor does not have.",
+        " while the next is read and masked. COPY rows are taken from libpq's buffer directly (psycopg's `Copy`"
+        " iterator waits on the socket once per row: most of the read time before). Each janedoe run also pays"
+        " a fixed start-up (imports, schema reflection, and the masking engine building its Faker pools for"
+        " `pseudonymize`: 4,096 values per kind, now with each Faker weight table summed once instead of per draw,"
+        " same pools), which the floor does not have. Not done yet: reading tables in parallel from one exported"
+        " snapshot, adding constraints in parallel connections, and the per-value Python loop that assigns"
+        " `unique: true` pseudonyms (masking's keyed_rules: once the 4,096-entry pool is used up it still scans the"
+        " pool for every new value; it made masking about 1.5 s slower than hashing the 100,000 emails in one"
+        " instrumented run).",
         "",
     ]
     RESULTS.write_text("\n".join(lines))

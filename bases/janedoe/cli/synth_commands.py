@@ -29,7 +29,7 @@ class _FitByDefault(TyperGroup):
 synth_app = typer.Typer(
     cls=_FitByDefault,
     no_args_is_help=True,
-    help="Differentially private synthetic data (MST), its fidelity report, and fake test data.",
+    help="Differentially private synthetic data (MST, AIM), its fidelity report, and fake test data.",
 )
 app.add_typer(synth_app, name="synth")
 
@@ -65,7 +65,7 @@ def fit_command(
     analyst: Annotated[str | None, typer.Option("--analyst", help="Who spends (with --ledger).")] = None,
     dataset: Annotated[str | None, typer.Option("--dataset", help="Ledger dataset (default: table).")] = None,
 ) -> None:
-    """Fit MST under the policy's budget and write a synthetic table with the input's schema."""
+    """Fit the policy's method (MST or AIM) under its budget and write a synthetic table with the input's schema."""
     from janedoe.ledger import Ledger
     from janedoe.synthetic import check_synthesis, synthesis_cost, synthesize
     from janedoe.tabular import iter_batches, read_schema, write_table_atomic

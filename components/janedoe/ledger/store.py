@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -64,6 +65,56 @@ spends = Table(
     Column("charged", Float, nullable=False),
     Column("charged_delta", Float, nullable=False),
     UniqueConstraint("id"),
+)
+
+
+def _charge_parameters(cost: PrivacyCost) -> dict:
+    """What the cost takes from a budget of each kind (as charge_in_kind says), and which kinds may take it at all."""
+    rho, epsilon = cost.zcdp_rho, cost.epsilon
+    return {
+        "zcdp_ok": int(rho is not None),
+        "approx_ok": int(epsilon is not None),
+        "pure_ok": int(epsilon is not None and cost.delta == 0),
+        "rho_amount": float(rho if rho is not None else 0.0),
+        "epsilon_amount": float(epsilon if epsilon is not None else 0.0),
+        "delta_amount": float(cost.delta),
+    }
+
+
+# The budget check of charge_in_kind + the old SELECT ... FOR UPDATE, as one UPDATE's SET and WHERE (same float sums).
+_CHARGED = "CASE WHEN kind = 'zcdp' THEN :rho_amount ELSE :epsilon_amount END"
+_CHARGED_DELTA = "CASE WHEN kind = 'zcdp' THEN 0.0 ELSE :delta_amount END"
+_CHARGE = f"""
+    UPDATE janedoe_dp_budgets
+    SET spent = spent + {_CHARGED}, spent_delta = spent_delta + {_CHARGED_DELTA}, updated_at = :at
+    WHERE dataset = :dataset AND analyst = :analyst
+      AND (CASE kind WHEN 'zcdp' THEN :zcdp_ok WHEN 'approx' THEN :approx_ok WHEN 'pure' THEN :pure_ok ELSE 0 END) = 1
+      AND spent + {_CHARGED} <= total * :factor
+      AND spent_delta + {_CHARGED_DELTA} <= total_delta * :factor
+    RETURNING {_CHARGED} AS charged, {_CHARGED_DELTA} AS charged_delta
+"""
+_RECORD_COLUMNS = "dataset, analyst, at, query, mechanism, epsilon, delta, rho, charged, charged_delta"
+_PG_SPEND = text(
+    f"""
+    WITH charged AS ({_CHARGE}),
+    recorded AS (
+        INSERT INTO janedoe_dp_spends ({_RECORD_COLUMNS})
+        SELECT :dataset, :analyst, :at, :query, :mechanism, :epsilon, :delta, :rho, charged, charged_delta
+        FROM charged
+        RETURNING id, charged, charged_delta
+    )
+    SELECT id, charged, charged_delta FROM recorded
+    """
+).bindparams(
+    bindparam("epsilon", type_=Float), bindparam("rho", type_=Float), bindparam("delta", type_=Float),
+    bindparam("rho_amount", type_=Float), bindparam("epsilon_amount", type_=Float),
+    bindparam("delta_amount", type_=Float), bindparam("factor", type_=Float),
+    bindparam("zcdp_ok", type_=Integer), bindparam("approx_ok", type_=Integer), bindparam("pure_ok", type_=Integer),
+)
+_SQLITE_CHARGE = text(_CHARGE)
+_SQLITE_RECORD = text(
+    f"INSERT INTO janedoe_dp_spends ({_RECORD_COLUMNS}) VALUES "
+    "(:dataset, :analyst, :at, :query, :mechanism, :epsilon, :delta, :rho, :charged, :charged_delta) RETURNING id"
 )
 
 
@@ -107,6 +158,8 @@ class Ledger:
         database = engine.url.database if dialect == "sqlite" else None
         self._writer_lock_path = f"{os.path.abspath(database)}-writer.lock" if database else None
         self._writer_fd: int | None = None
+        # One-statement spends need no BEGIN/COMMIT round trips: the statement is its own transaction.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if dialect == "postgresql" else None
 
     @contextlib.contextmanager
     def _local_writer(self):
@@ -225,47 +278,77 @@ class Ledger:
         return query.with_for_update() if self.dialect == "postgresql" else query
 
     def spend(self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str) -> Spend:
-        """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing."""
+        """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing.
+
+        The success path is one conditional UPDATE (the budget check is its WHERE clause, so the database re-checks
+        it against the latest row under the row's write lock) plus the spend's INSERT: on PostgreSQL a single
+        autocommit statement (one round trip, the row lock held only inside it), on SQLite one BEGIN IMMEDIATE
+        transaction. Only when nothing was charged is the row read again, to say why.
+        """
         dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
         if not isinstance(cost, PrivacyCost):
             raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
+        values = dict(
+            dataset=dataset,
+            analyst=analyst,
+            query=str(query),
+            mechanism=str(mechanism),
+            epsilon=cost.epsilon,
+            delta=cost.delta,
+            rho=cost.rho,
+        )
+        for _attempt in range(50):
+            at = _now()
+            charged = self._try_charge({**values, **_charge_parameters(cost), "at": at, "factor": 1 + _SLACK})
+            if charged is not None:
+                spend_id, amount, delta = charged
+                return Spend(id=spend_id, at=at, charged=amount, charged_delta=delta, **values)
+            self._refusal(dataset, analyst, cost)  # raises, unless the budget changed meanwhile and now fits
+        raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
+
+    def _try_charge(self, parameters: dict) -> tuple[int, float, float] | None:
+        """(spend id, charged, charged delta), or None when the budget is missing, too small or of another kind."""
+        if self.dialect == "postgresql":
+            for attempt in range(50):
+                try:
+                    with self._autocommit.connect() as connection:
+                        row = connection.execute(_PG_SPEND, parameters).one_or_none()
+                    return None if row is None else (row.id, row.charged, row.charged_delta)
+                except (OperationalError, DBAPIError) as error:
+                    if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
+                        time.sleep(min(0.001 * 2**attempt, 0.2))
+                        continue
+                    raise
+            raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
 
         def work(connection):
-            row = connection.execute(self._locked(dataset, analyst)).one_or_none()
+            row = connection.execute(_SQLITE_CHARGE, parameters).one_or_none()
             if row is None:
-                raise NotFoundError("no privacy budget is set for this dataset and analyst", where="ledger")
-            amount, delta = charge_in_kind(row.kind, cost)
-            unit = "rho" if row.kind == "zcdp" else "epsilon"
-            if row.spent + amount > row.total * (1 + _SLACK) or row.spent_delta + delta > row.total_delta * (
-                1 + _SLACK
-            ):
-                raise BudgetExceededError(
-                    f"privacy budget exceeded: this query needs {amount:.6g} {unit} but only "
-                    f"{max(row.total - row.spent, 0.0):.6g} remains; nothing was spent",
-                    where="ledger",
-                )
-            at = _now()
-            connection.execute(
-                update(budgets)
-                .where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
-                .values(spent=budgets.c.spent + amount, spent_delta=budgets.c.spent_delta + delta, updated_at=at)
-            )
-            values = dict(
-                dataset=dataset,
-                analyst=analyst,
-                at=at,
-                query=str(query),
-                mechanism=str(mechanism),
-                epsilon=cost.epsilon,
-                delta=cost.delta,
-                rho=cost.rho,
-                charged=amount,
-                charged_delta=delta,
-            )
-            spend_id = connection.execute(insert(spends).values(**values).returning(spends.c.id)).scalar_one()
-            return Spend(id=spend_id, **values)
+                return None
+            spend_id = connection.execute(
+                _SQLITE_RECORD, {**parameters, "charged": row.charged, "charged_delta": row.charged_delta}
+            ).scalar_one()
+            return spend_id, row.charged, row.charged_delta
 
         return self._transaction(work)
+
+    def _refusal(self, dataset: str, analyst: str, cost: PrivacyCost) -> None:
+        """Raise the reason a charge matched no row; return (so the caller retries) if it would fit now."""
+        with self._local_writer(), self.engine.connect() as connection:
+            row = connection.execute(
+                select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
+            ).one_or_none()
+            connection.rollback()
+        if row is None:
+            raise NotFoundError("no privacy budget is set for this dataset and analyst", where="ledger")
+        amount, delta = charge_in_kind(row.kind, cost)  # raises for a cost the budget's kind cannot take
+        unit = "rho" if row.kind == "zcdp" else "epsilon"
+        if row.spent + amount > row.total * (1 + _SLACK) or row.spent_delta + delta > row.total_delta * (1 + _SLACK):
+            raise BudgetExceededError(
+                f"privacy budget exceeded: this query needs {amount:.6g} {unit} but only "
+                f"{max(row.total - row.spent, 0.0):.6g} remains; nothing was spent",
+                where="ledger",
+            )
 
     def budget(self, dataset: str, analyst: str) -> Budget:
         with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too

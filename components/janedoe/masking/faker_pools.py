@@ -7,6 +7,9 @@ Each pool has its own seeded Faker instance (never Faker's global seed), so a po
 import datetime as dt
 import decimal
 import functools
+import random
+from collections import OrderedDict
+from itertools import accumulate
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -93,11 +96,70 @@ def _to_arrow(values: list) -> pa.Array:
     return pa.array([str(value) for value in values], pa.string())
 
 
+class _CumulativeWeightsRandom(random.Random):
+    """Draws exactly what `random.Random` draws, but sums each weight table once instead of once per draw.
+
+    Faker picks first names, last names, email domains... with `choices(population, weights)`, which re-sums
+    thousands of weights on every call: most of a pool's build time. The sums are the same floats in the same order,
+    and the same `random()` calls are made, so pools (and therefore pseudonyms) are identical to plain Faker's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cumulative: dict[int, tuple] = {}
+
+    def choices(self, population, weights=None, *, cum_weights=None, k=1):
+        if weights is None or cum_weights is not None:
+            return super().choices(population, weights, cum_weights=cum_weights, k=k)
+        cached = self._cumulative.get(id(population))
+        # Holding `population` keeps its id from being reused; equal weights (the same float objects) reuse the sums.
+        if cached is None or cached[0] is not population or cached[1] != weights:
+            weights = tuple(weights)
+            cached = (population, weights, list(accumulate(weights)))
+            self._cumulative[id(population)] = cached
+        return super().choices(population, cum_weights=cached[2], k=k)
+
+
+def _seeded_faker(locale: str, seed: int) -> Faker:
+    fake = Faker(locale)
+    fake.seed_instance(seed)
+    fast = _CumulativeWeightsRandom()
+    fast.setstate(fake.random.getstate())
+    fake.random = fast
+    for provider in fake.get_providers():
+        provider.random_elements = _single_weighted_draw(provider, fast)
+    return fake
+
+
+def _single_weighted_draw(provider, fast: _CumulativeWeightsRandom):
+    """Faker's `random_elements`, with one weighted draw from a weight table taking the cached sums directly.
+
+    Faker copies the table's weights into a new tuple on every draw (`tuple(elements.values())`); a table's keys are
+    already cached by Faker itself (`_key_cache`), and its weights never change, so both are reused here. Every other
+    call goes to Faker's own method unchanged.
+    """
+    original = provider.random_elements
+    use_weighting_default = provider.__use_weighting__
+    tables: dict[int, tuple] = {}
+
+    def random_elements(elements=("a", "b", "c"), length=None, unique=False, use_weighting=None):
+        weighted = use_weighting if use_weighting is not None else use_weighting_default
+        if length != 1 or unique or not weighted or not isinstance(elements, OrderedDict) or not elements:
+            return original(elements, length, unique, use_weighting)
+        cached = tables.get(id(elements))
+        if cached is None or cached[0] is not elements or len(cached[1]) != len(elements):
+            keys = tuple(elements.keys())
+            cached = (elements, keys, list(accumulate(elements.values())))
+            tables[id(elements)] = cached
+        return fast.choices(cached[1], cum_weights=cached[2], k=1)
+
+    return random_elements
+
+
 @functools.lru_cache(maxsize=256)
 def faker_pool(kind: str, locale: str, seed: int, size: int) -> pa.Array:
     """`size` values from one Faker provider, reproducible from `seed`."""
-    fake = Faker(locale)
-    fake.seed_instance(seed)
+    fake = _seeded_faker(locale, seed)
     method = getattr(fake, kind)
     return _to_arrow([method() for _ in range(size)])
 

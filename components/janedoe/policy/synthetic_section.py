@@ -17,6 +17,8 @@ class SyntheticSection(BaseModel):
     epsilon: float = Field(gt=0, allow_inf_nan=False)
     delta: float = Field(default=1e-9, gt=0, lt=1)
     rows: int | None = Field(default=None, ge=1)
+    # AIM only: the junction tree's size limit in MB (float64 clique tables); None = the synthetic brick's default
+    max_model_mb: float | None = Field(default=None, gt=0)
 
 
 class SyntheticColumnFields(BaseModel):

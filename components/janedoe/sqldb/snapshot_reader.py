@@ -5,6 +5,7 @@ reader (no per-row Python). SQLite: a read-only URI connection (`mode=ro`) holdi
 Batches come in primary-key order so an interrupted copy can resume after the last key it wrote.
 """
 
+import select
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -159,14 +160,7 @@ class SnapshotReader:
             )
             return _restore_time_zones(block.combine_chunks().to_batches()[0], schema)
 
-        rows: list = []
-        with self._conn.cursor().copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-            for row in copy:
-                rows.append(bytes(row))
-                if len(rows) >= batch_size:
-                    yield parse(rows)
-                    rows = []
-        if rows:
+        for rows in _copy_out_blocks(self._conn, f"COPY ({sql}) TO STDOUT (FORMAT csv)", batch_size):
             yield parse(rows)
 
 
@@ -191,6 +185,79 @@ def _to_arrow(values: list, field: pa.Field, table: str) -> pa.Array:
         raise JaneDoeInputError(
             f"values do not match the declared type ({field.type})", where=f"{table}.{field.name}"
         ) from None
+
+
+def _copy_out_blocks(conn, sql: str, rows_per_block: int) -> Iterator[list[bytes]]:
+    """The rows of a COPY ... TO STDOUT, straight from libpq, in lists of `rows_per_block` rows.
+
+    psycopg's `Copy` iterator waits on the socket once per row (one CopyData message is one row), which costs more
+    than the server's whole COPY; here rows already buffered by libpq are taken without waiting, and the socket is
+    only polled when the buffer is empty. Runs inside the connection's open transaction, like any query on it.
+    An abandoned iteration drains the rest, so the connection stays usable.
+    """
+    from psycopg import errors, pq
+
+    pgconn = conn.pgconn
+    pgconn.send_query(sql.encode())
+    while pgconn.flush():
+        select.select([], [pgconn.socket], [])
+    started = _next_result(pgconn)
+    if started is None or started.status != pq.ExecStatus.COPY_OUT:
+        _drain_results(pgconn, started)
+        raise errors.InterfaceError("COPY TO STDOUT did not start")
+    done = False
+    rows: list[bytes] = []
+    try:
+        while True:
+            size, data = pgconn.get_copy_data(1)
+            if size > 0:
+                rows.append(bytes(data))
+                if len(rows) >= rows_per_block:
+                    yield rows
+                    rows = []
+            elif size == 0:
+                select.select([pgconn.socket], [], [])
+                pgconn.consume_input()
+            elif size == -1:
+                break
+            else:
+                raise errors.OperationalError(pgconn.get_error_message())
+        done = True
+    finally:
+        if not done and pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+            _discard_copy_data(pgconn)
+        _drain_results(pgconn, None)
+    if rows:
+        yield rows  # after the COPY has ended: the connection is free for the caller again
+
+
+def _discard_copy_data(pgconn) -> None:
+    while (size := pgconn.get_copy_data(1)[0]) >= 0:
+        if size == 0:
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+
+
+def _next_result(pgconn):
+    pgconn.consume_input()
+    while pgconn.is_busy():
+        select.select([pgconn.socket], [], [])
+        pgconn.consume_input()
+    return pgconn.get_result()
+
+
+def _drain_results(pgconn, first) -> None:
+    """Read the results up to the end of the query; raise the server's error (as psycopg would) if there is one."""
+    from psycopg import errors, pq
+
+    failed = None
+    result = first if first is not None else _next_result(pgconn)
+    while result is not None:
+        if result.status == pq.ExecStatus.FATAL_ERROR and failed is None:
+            failed = result
+        result = _next_result(pgconn)
+    if failed is not None:
+        raise errors.error_from_result(failed, encoding="utf-8")
 
 
 def _psycopg_error():

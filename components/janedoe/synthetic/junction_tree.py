@@ -259,37 +259,63 @@ def estimate_model(sizes: Sequence[int], measurements: Sequence[Measurement], *,
     kept = list(previous.tree.cliques) if previous is not None else []
     tree = JunctionTree(sizes, [*kept, *(m.attributes for m in measurements)])
     total = estimate_total(measurements) if total is None else total
-    placed = [(tree.home(m.attributes), m) for m in measurements]
+    homes = [tree.home(m.attributes) for m in measurements]
+    # each measurement's marginal is summed from the smallest measured superset in the same clique (else from the
+    # clique), and its residual flows back the same way: a 1-way inside a 3-way costs no pass over a big clique
+    by_size = sorted(range(len(measurements)), key=lambda i: -cells(tree.sizes, measurements[i].attributes))
+    source: dict[int, int | None] = {}
+    for position, i in enumerate(by_size):
+        wanted = set(measurements[i].attributes)
+        holders = [j for j in by_size[:position] if homes[j] == homes[i] and wanted <= set(measurements[j].attributes)]
+        source[i] = min(holders, key=lambda j: cells(tree.sizes, measurements[j].attributes)) if holders else None
     largest_weight = max(1.0 / m.sigma**2 for m in measurements)
+
+    def within(values: np.ndarray, inner: Clique, outer: Clique) -> np.ndarray:
+        """A table over `inner` reshaped to broadcast against a table over `outer` (both sorted, inner <= outer)."""
+        return values.reshape([tree.sizes[a] if a in inner else 1 for a in outer])
 
     def evaluate(potentials):
         marginals = tree.clique_marginals(potentials)
         loss = 0.0
+        fits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for i in by_size:
+            m, j = measurements[i], source[i]
+            if j is None:
+                fitted = total * marginals[homes[i]].sum(axis=tree._axes_outside(homes[i], m.attributes))
+            else:
+                outer = measurements[j].attributes
+                fitted = fits[j][0].sum(axis=tuple(k for k, a in enumerate(outer) if a not in m.attributes))
+            residual = (fitted - m.values) / m.sigma**2
+            loss += 0.5 * float(np.sum((fitted - m.values) * residual))
+            fits[i] = (fitted, residual)
+        pushed = {i: fits[i][1] for i in by_size}
         gradients = [np.zeros(shape) for shape in tree.shapes]
-        for home, m in placed:
-            axes = tree._axes_outside(home, m.attributes)
-            fitted = total * marginals[home].sum(axis=axes)
-            difference = fitted - m.values
-            loss += 0.5 * float(np.sum(difference**2)) / m.sigma**2
-            gradients[home] = gradients[home] + tree._broadcast(difference / m.sigma**2, m.attributes, home)
-        return loss, gradients, marginals
+        for i in reversed(by_size):
+            j = source[i]
+            if j is None:
+                gradients[homes[i]] += tree._broadcast(pushed[i], measurements[i].attributes, homes[i])
+            else:
+                pushed[j] = pushed[j] + within(pushed[i], measurements[i].attributes, measurements[j].attributes)
+        return loss, gradients, marginals, [fits[i] for i in range(len(measurements))]
 
     potentials = _warm_potentials(tree, previous)
-    loss, gradients, marginals = evaluate(potentials)
+    loss, gradients, marginals, fits = evaluate(potentials)
     step = 1.0 / (total * largest_weight)
     for _ in range(iterations):
         for _attempt in range(30):
             trial = [p - step * g for p, g in zip(potentials, gradients, strict=True)]
-            new_loss, new_gradients, new_marginals = evaluate(trial)
-            expected = sum(float(np.sum(g * total * (old - new))) for g, old, new in
-                           zip(gradients, marginals, new_marginals, strict=True))
+            new_loss, new_gradients, new_marginals, new_fits = evaluate(trial)
+            # <gradient, total * (old - new) clique marginals>, summed in measurement space (the gradient is a sum
+            # of measurement residuals broadcast over their cliques), so no pass over the clique tables
+            expected = sum(float(np.sum(residual * (old - new))) for (old, residual), (new, _) in
+                           zip(fits, new_fits, strict=True))
             if loss - new_loss >= 0.5 * expected:
                 break
             step *= 0.5
         else:
             break
         improvement = loss - new_loss
-        potentials, loss, gradients, marginals = trial, new_loss, new_gradients, new_marginals
+        potentials, loss, gradients, marginals, fits = trial, new_loss, new_gradients, new_marginals, new_fits
         if improvement <= 1e-9 * max(loss, 1e-12):
             break
         step *= 1.5

@@ -69,6 +69,60 @@ def test_zcdp_and_approx_budgets(ledger_url):
         assert len(ledger.spends(analyst="z")) == 2
 
 
+def test_mixed_costs_match_a_simple_reference(ledger_url):
+    """Every kind of budget against every kind of cost, checked against a plain-Python model of the rules."""
+    budgets = {"pure": {"epsilon": 1.0}, "approx": {"epsilon": 1.0, "delta": 1e-5}, "zcdp": {"rho": 0.2}}
+    costs = [
+        PrivacyCost(epsilon=0.3),
+        PrivacyCost(epsilon=0.2, delta=4e-6),
+        PrivacyCost(rho=0.05),
+        PrivacyCost(epsilon=0.4, rho=0.08),
+        PrivacyCost(epsilon=0.5),
+        PrivacyCost(epsilon=0.1, delta=7e-6),
+        PrivacyCost(rho=0.2),
+    ]
+
+    def reference_outcome(kind, cost, spent, spent_delta, total, total_delta):
+        if kind == "zcdp":
+            rho = cost.rho if cost.rho is not None else (cost.epsilon**2 / 2 if cost.delta == 0 else None)
+            if rho is None:
+                return "wrong kind", 0.0, 0.0
+            amount, delta = rho, 0.0
+        elif cost.epsilon is None or (kind == "pure" and cost.delta > 0):
+            return "wrong kind", 0.0, 0.0
+        else:
+            amount, delta = cost.epsilon, cost.delta
+        if spent + amount > total * (1 + 1e-9) or spent_delta + delta > total_delta * (1 + 1e-9):
+            return "exceeded", 0.0, 0.0
+        return "charged", amount, delta
+
+    with Ledger.open(ledger_url) as ledger:
+        for kind, limits in budgets.items():
+            ledger.set_budget("mixed", kind, **limits)
+            total = limits.get("rho", limits.get("epsilon"))
+            total_delta = limits.get("delta", 0.0)
+            spent = spent_delta = 0.0
+            charged_log = []
+            for number, cost in enumerate(costs):
+                expected, amount, delta = reference_outcome(kind, cost, spent, spent_delta, total, total_delta)
+                try:
+                    spend = ledger.spend("mixed", kind, cost, query=f"q{number}", mechanism="m")
+                    outcome = "charged"
+                    assert (spend.charged, spend.charged_delta) == pytest.approx((amount, delta), rel=1e-12)
+                except BudgetExceededError:
+                    outcome = "exceeded"
+                except JaneDoeInputError:
+                    outcome = "wrong kind"
+                assert outcome == expected, (kind, number)
+                if outcome == "charged":
+                    spent, spent_delta = spent + amount, spent_delta + delta
+                    charged_log.append(f"q{number}")
+            budget = ledger.budget("mixed", kind)
+            assert (budget.spent, budget.spent_delta) == pytest.approx((spent, spent_delta), rel=1e-12, abs=1e-15)
+            assert [s.query for s in ledger.spends("mixed", kind)] == charged_log
+            assert charged_log and len(charged_log) < len(costs)  # each kind both took and refused something
+
+
 def test_bad_input(tmp_path):
     for bad in ["", "ftp://host/x", str(tmp_path / "missing-dir" / "l.db")]:
         with pytest.raises(JaneDoeInputError):

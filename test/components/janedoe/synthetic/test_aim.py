@@ -9,8 +9,10 @@ import pyarrow as pa
 import pytest
 from janedoe.dp_noise import rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
+from janedoe.policy import SyntheticSection
 from janedoe.synthetic import fit_aim, fit_mst, synthesize
 from janedoe.synthetic.junction_tree import JunctionTree
+from pydantic import ValidationError
 
 XOR_SPEC = {name: {"categories": [0, 1, 2]} for name in "ABCD"}
 
@@ -91,6 +93,24 @@ def test_the_junction_tree_stays_under_the_size_limit_and_a_too_large_domain_is_
         synthesize(wide, {"method": "aim", "epsilon": 1.0, "max_model_mb": 0.01}, spec)
 
 
+def test_the_policy_section_size_limit_reaches_aim():
+    """synthetic.max_model_mb in a policy bounds the fitted junction tree; an impossible one is refused."""
+    rng = np.random.default_rng(11)
+    p, r = rng.integers(0, 40, 2000), rng.integers(0, 40, 2000)
+    q = np.where(rng.random(2000) < 0.8, p, rng.integers(0, 40, 2000))
+    wide = pa.table({"P": p, "Q": q, "R": r})
+    spec = {name: {"categories": list(range(40))} for name in "PQR"}
+    section = SyntheticSection(method="aim", epsilon=50.0, max_model_mb=0.1)
+    result = synthesize(wide, section, spec, seed=3)
+    assert result.model.model.tree.nbytes <= 0.1 * 2**20  # the default (megabytes) would allow the 3-way clique
+    assert all(len(clique) <= 2 for clique in result.model.model.tree.cliques)
+    with pytest.raises(JaneDoeInputError, match="size limit"):
+        synthesize(wide, SyntheticSection(method="aim", epsilon=1.0, max_model_mb=0.01), spec)
+    with pytest.raises(ValidationError):
+        SyntheticSection(method="aim", epsilon=1.0, max_model_mb=0)
+    assert SyntheticSection(method="aim", epsilon=1.0).max_model_mb is None
+
+
 def test_junction_tree_marginals_are_consistent_across_cliques():
     """Two cliques sharing a separator report the same separator marginal, and project() matches brute force."""
     sizes = (2, 3, 2, 3)
@@ -98,6 +118,7 @@ def test_junction_tree_marginals_are_consistent_across_cliques():
     rng = np.random.default_rng(9)
     potentials = [rng.normal(size=shape) for shape in tree.shapes]
     marginals = [np.exp(x) for x in tree.calibrate(potentials)]
+    linear = tree.clique_marginals(potentials)  # the fast path mirror descent uses
     joint = np.zeros(sizes)
     for index in itertools.product(*(range(s) for s in sizes)):
         joint[index] = math.exp(sum(p[tuple(index[a] for a in clique)]
@@ -106,6 +127,8 @@ def test_junction_tree_marginals_are_consistent_across_cliques():
     for clique, marginal in zip(tree.cliques, marginals, strict=True):
         expected = joint.sum(axis=tuple(a for a in range(4) if a not in clique))
         np.testing.assert_allclose(marginal, expected, rtol=1e-9)
+    for clique, marginal in zip(tree.cliques, linear, strict=True):
+        np.testing.assert_allclose(marginal, joint.sum(axis=tuple(a for a in range(4) if a not in clique)), rtol=1e-9)
     np.testing.assert_allclose(tree.project(marginals, (0, 3)), joint.sum(axis=(1, 2)), rtol=1e-9)
 
 
