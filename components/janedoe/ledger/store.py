@@ -1,9 +1,9 @@
 """The persisted budget ledger: SQLite for one host, PostgreSQL for several processes or hosts.
 
-A spend is one transaction that reads the budget row under a write lock, refuses if the cost does not fit, and
-otherwise records the spend and the new total before the caller draws any noise (spend first, answer after: a crash
-afterwards loses an answer, never refunds budget). SQLite takes the database write lock up front (BEGIN IMMEDIATE);
-PostgreSQL locks the budget row (SELECT ... FOR UPDATE).
+A spend is one conditional UPDATE whose WHERE clause is the budget check, and the spend's INSERT, committed before
+the caller draws any noise (spend first, answer after: a crash afterwards loses an answer, never refunds budget). The
+database re-evaluates that WHERE against the latest row under the row's write lock, so concurrent spenders cannot
+overspend. PostgreSQL runs both as one autocommit statement (a CTE); SQLite inside BEGIN IMMEDIATE.
 """
 
 import contextlib
