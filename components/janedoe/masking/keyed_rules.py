@@ -26,6 +26,7 @@ class UniqueAssignment:
         self.pool = pool
         self.assigned: dict[int, str] = {}
         self.taken = np.zeros(len(pool), dtype=bool)
+        self.free = len(pool)
         self.overflow = 0
         self.lock = threading.Lock()
 
@@ -38,13 +39,15 @@ class UniqueAssignment:
         if choice is None:
             size = len(self.pool)
             start = word % size
-            free = np.flatnonzero(~np.roll(self.taken, -start)[: size])
+            # Once the pool is used up every new input overflows: skip the scan for a free slot.
+            free = np.flatnonzero(~np.roll(self.taken, -start)[: size]) if self.free else ()
             if len(free) == 0:
                 self.overflow += 1
                 choice = f"{self.pool[start].as_py()} {self.overflow + 1}"
             else:
                 slot = (start + int(free[0])) % size
                 self.taken[slot] = True
+                self.free -= 1
                 choice = self.pool[slot].as_py()
             self.assigned[word] = choice
         return choice
