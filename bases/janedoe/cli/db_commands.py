@@ -3,14 +3,11 @@
 janedoe.sqldb is imported inside the commands: SQLAlchemy's import cost is paid only by `janedoe db`.
 """
 
-import os
-import tempfile
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from janedoe.cli.app import app
-from janedoe.errors import JaneDoeInputError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -63,18 +60,9 @@ def scan(
     if out is None:
         typer.echo(text, nl=False)
         return
-    directory = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(directory):
-        raise JaneDoeInputError("the output's directory does not exist", where=out)
-    handle, temporary = tempfile.mkstemp(prefix=".janedoe-", suffix=".yaml", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, out)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    from janedoe.tabular import write_text_atomic
+
+    write_text_atomic(text, out)
     stderr.print(f"wrote {out} for {redact_url(url)}", markup=False)
 
 

@@ -1,8 +1,6 @@
 """`janedoe kanon`: measure re-identification risk of a table, or enforce a policy's k_anonymity section."""
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -95,14 +93,9 @@ def check(
 
 
 def _write_json_atomic(document: dict, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(document, stream, indent=2)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    from janedoe.tabular import write_text_atomic
+
+    write_text_atomic(json.dumps(document, indent=2), path)
 
 
 @kanon_app.command("apply")

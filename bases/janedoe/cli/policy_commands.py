@@ -1,7 +1,5 @@
 """`janedoe policy check` and `janedoe policy init`: parse arguments, call janedoe.policy / masking, print."""
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -80,20 +78,7 @@ def init(
     if output is None:
         stdout.out(text, end="")
         return
-    _write_text_atomic(output, text)
+    from janedoe.tabular import write_text_atomic
+
+    write_text_atomic(text, output)
     stdout.print(f"wrote {output} ({len(schema)} columns): review it before masking", markup=False)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise JaneDoeInputError("the output directory does not exist", where=str(path))
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as sink:
-            sink.write(text)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -1,14 +1,13 @@
 """A self-contained HTML report (inline SVG, no scripts, no external files) comparing a real and a synthetic table."""
 
 import html
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 from janedoe.synthetic.evaluate import SharedCells, evaluate, shared_cells
 from janedoe.synthetic.marginals import marginal_counts
+from janedoe.tabular import write_text_atomic
 
 REAL_COLOUR = "#3b6ea5"
 SYNTHETIC_COLOUR = "#e08a2c"
@@ -158,13 +157,4 @@ only with people who may see the real data's statistics.</p>
 def write_html_report(real: pa.Table, synthetic: pa.Table, path: str | Path, **options) -> None:
     """Write the report atomically (temporary file in the target directory, then rename)."""
     text = render_html_report(real, synthetic, **options)
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_text_atomic(text, path)

@@ -5,6 +5,15 @@ Outputs are written atomically; malformed input is a JaneDoeInputError naming th
 
 from janedoe.tabular.formats import table_format
 from janedoe.tabular.reading import iter_batches, read_schema, read_table
+from janedoe.tabular.text_writing import write_text_atomic
 from janedoe.tabular.writing import AtomicTableWriter, write_table_atomic
 
-__all__ = ["read_table", "iter_batches", "read_schema", "AtomicTableWriter", "write_table_atomic", "table_format"]
+__all__ = [
+    "read_table",
+    "iter_batches",
+    "read_schema",
+    "AtomicTableWriter",
+    "write_table_atomic",
+    "write_text_atomic",
+    "table_format",
+]
