@@ -11,6 +11,9 @@ import uuid
 
 import pytest
 
+# Faker pools are cached on disk (masking.pool_cache): the tests keep theirs inside the checkout, never in $HOME.
+os.environ.setdefault("JANEDOE_CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), ".cache"))
+
 
 def _postgres_bin_dir() -> str | None:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)

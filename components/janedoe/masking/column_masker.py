@@ -14,7 +14,6 @@ class BuildContext:
     where: str
     secret: bytes | None
     seed: np.random.SeedSequence
-    pool_seed: int
     column_type: pa.DataType
 
     def rng(self) -> np.random.Generator:

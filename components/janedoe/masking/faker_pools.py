@@ -1,20 +1,26 @@
-"""Pools of realistic values from Faker, built once per (kind, locale, seed, size) and reused.
+"""Pools of realistic values from Faker, built once per (kind, locale, size) and reused.
 
 Calling Faker per row runs at a few thousand values per second; drawing from a pool is an Arrow `take`.
-Each pool has its own seeded Faker instance (never Faker's global seed), so a pool is reproducible from its seed.
+A pool is drawn once with a fixed public seed from its own Faker instance (never Faker's global seed) and cached on
+disk (pool_cache); a seeded pool is that public pool in an order given by the seed, so for a secret-derived seed the
+order is secret while nothing secret is ever stored. Faker itself is imported only when a pool must be drawn.
 """
 
 import datetime as dt
 import decimal
 import functools
 import random
+import re
 from collections import OrderedDict
 from itertools import accumulate
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from faker import Faker
 from janedoe.errors import JaneDoeInputError
+from janedoe.masking.pool_cache import load_pool, store_pool
+
+PUBLIC_SEED = 0
 
 _NOT_PROVIDERS = {
     "seed",
@@ -62,18 +68,19 @@ _NOT_PROVIDERS = {
 
 
 @functools.lru_cache(maxsize=64)
-def _faker(locale: str) -> Faker:
+def _faker(locale: str):
+    from faker import Faker
+
     return Faker(locale)
 
 
 def check_provider(kind: str, locale: str, where: str) -> None:
     """A user error unless `kind` is a Faker provider method that returns one plain value without arguments."""
+    _check_kind_name(kind, where)
     try:
         fake = _faker(locale)
     except (AttributeError, ValueError):
         raise JaneDoeInputError(f"unknown Faker locale {locale!r}", where=where) from None
-    if not kind.isidentifier() or kind.startswith("_") or kind in _NOT_PROVIDERS:
-        raise JaneDoeInputError(f"{kind!r} is not a Faker provider usable for masking", where=where)
     try:
         method = getattr(fake, kind)
     except AttributeError:
@@ -84,6 +91,11 @@ def check_provider(kind: str, locale: str, where: str) -> None:
         method()
     except TypeError:
         raise JaneDoeInputError(f"Faker provider {kind!r} needs arguments; pick another", where=where) from None
+
+
+def _check_kind_name(kind: str, where: str) -> None:
+    if not kind.isidentifier() or kind.startswith("_") or kind in _NOT_PROVIDERS:
+        raise JaneDoeInputError(f"{kind!r} is not a Faker provider usable for masking", where=where)
 
 
 def _to_arrow(values: list) -> pa.Array:
@@ -120,7 +132,9 @@ class _CumulativeWeightsRandom(random.Random):
         return super().choices(population, cum_weights=cached[2], k=k)
 
 
-def _seeded_faker(locale: str, seed: int) -> Faker:
+def _seeded_faker(locale: str, seed: int):
+    from faker import Faker
+
     fake = Faker(locale)
     fake.seed_instance(seed)
     fast = _CumulativeWeightsRandom()
@@ -157,17 +171,55 @@ def _single_weighted_draw(provider, fast: _CumulativeWeightsRandom):
 
 
 @functools.lru_cache(maxsize=256)
-def faker_pool(kind: str, locale: str, seed: int, size: int) -> pa.Array:
-    """`size` values from one Faker provider, reproducible from `seed`."""
-    fake = _seeded_faker(locale, seed)
-    method = getattr(fake, kind)
-    return _to_arrow([method() for _ in range(size)])
+def faker_pool(kind: str, locale: str, seed: int, size: int, where: str = "kind") -> pa.Array:
+    """`size` values from one Faker provider in an order reproducible from `seed`."""
+    return _seeded_order(public_faker_pool(kind, locale, size, where), seed)
 
 
 @functools.lru_cache(maxsize=256)
-def distinct_faker_pool(kind: str, locale: str, seed: int, size: int) -> pa.Array:
+def distinct_faker_pool(kind: str, locale: str, seed: int, size: int, where: str = "kind") -> pa.Array:
     """A pool without repeated values (for unique pseudonyms): at most `size` distinct values."""
-    return pc.unique(faker_pool(kind, locale, seed, size))
+    return _seeded_order(pc.unique(public_faker_pool(kind, locale, size, where)), seed)
+
+
+def _seeded_order(pool: pa.Array, seed: int) -> pa.Array:
+    return pool.take(pa.array(np.random.default_rng(seed).permutation(len(pool))))
+
+
+_PUBLIC_POOLS: dict[tuple[str, str, int], pa.Array] = {}
+
+
+def public_faker_pool(kind: str, locale: str, size: int, where: str = "kind") -> pa.Array:
+    """The `size` values Faker draws for `kind` from PUBLIC_SEED: from memory, the disk cache, or Faker."""
+    key = (kind, locale, size)
+    pool = _PUBLIC_POOLS.get(key)
+    if pool is None:
+        _check_kind_name(kind, where)
+        name = _cache_name(kind, locale, size) if _LOCALE_NAME.fullmatch(locale) else None
+        pool = load_pool(name) if name else None
+        if pool is None:
+            check_provider(kind, locale, where)
+            pool = draw_pool(kind, locale, PUBLIC_SEED, size)
+            if name:
+                store_pool(name, pool)
+        _PUBLIC_POOLS[key] = pool
+    return pool
+
+
+_LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z]{2,4})?")
+
+
+def _cache_name(kind: str, locale: str, size: int) -> str:
+    from importlib.metadata import version
+
+    return f"faker-{version('faker')}-{locale}-{kind}-{size}"
+
+
+def draw_pool(kind: str, locale: str, seed: int, size: int) -> pa.Array:
+    """`size` draws from a Faker instance of its own, seeded with `seed` (exactly what plain Faker would draw)."""
+    fake = _seeded_faker(locale, seed)
+    method = getattr(fake, kind)
+    return _to_arrow([method() for _ in range(size)])
 
 
 def fit_pool_to(pool: pa.Array, input_type: pa.DataType) -> pa.Array:

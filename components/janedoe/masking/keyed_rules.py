@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pyarrow as pa
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
-from janedoe.masking.faker_pools import check_provider, distinct_faker_pool, faker_pool, fit_pool_to
+from janedoe.masking.faker_pools import distinct_faker_pool, faker_pool, fit_pool_to
 from janedoe.masking.keyed_digest import Hmac, derived_key, digest_words, hex_strings, per_distinct
 from janedoe.policy import HashRule, PseudonymizeRule
 
@@ -75,17 +75,17 @@ class PseudonymizeMasker(ColumnMasker):
     """
 
     def __init__(self, rule: PseudonymizeRule, context: BuildContext) -> None:
-        check_provider(rule.kind, rule.locale, context.where)
         seed = pool_seed(context.secret, rule.kind, rule.locale)
         key = derived_key(context.secret, f"pseudonymize\0{rule.kind}\0{rule.locale}")
         self.hmac = Hmac(key)
         if rule.unique:
-            pool = distinct_faker_pool(rule.kind, rule.locale, seed, rule.pool_size).cast(pa.string())
+            pool = distinct_faker_pool(rule.kind, rule.locale, seed, rule.pool_size, context.where).cast(pa.string())
             self.assignment = _unique_assignment(derived_key(key, "unique"), rule.kind, rule.locale, pool)
             self.pool = pool
         else:
             self.assignment = None
-            self.pool = fit_pool_to(faker_pool(rule.kind, rule.locale, seed, rule.pool_size), context.column_type)
+            pool = faker_pool(rule.kind, rule.locale, seed, rule.pool_size, context.where)
+            self.pool = fit_pool_to(pool, context.column_type)
         self.output_type = self.pool.type
 
     def _pick(self, distinct: pa.Array) -> pa.Array:

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_number, is_text, null_mask
-from janedoe.masking.faker_pools import check_provider, faker_pool, fit_pool_to
+from janedoe.masking.faker_pools import fit_pool_to, public_faker_pool
 from janedoe.policy import FakeRule, NoiseRule, RandomDateRule, RandomInRule, RandomIntRule, ShuffleRule
 
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -169,8 +169,7 @@ class FakeMasker(ColumnMasker):
     """A random value from a pool of Faker values built for this run (seeded), drawn independently per row."""
 
     def __init__(self, rule: FakeRule, context: BuildContext) -> None:
-        check_provider(rule.kind, rule.locale, context.where)
-        pool = faker_pool(rule.kind, rule.locale, context.pool_seed, rule.pool_size)
+        pool = public_faker_pool(rule.kind, rule.locale, rule.pool_size, context.where)  # draws are random: any order
         self.pool = fit_pool_to(pool, context.column_type)
         self.output_type = self.pool.type
         self.rng = context.rng()

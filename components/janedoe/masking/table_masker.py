@@ -4,7 +4,6 @@ Building the masker validates the whole table (unknown columns per `default`, ty
 missing secret, unknown Faker providers) before a single row is read.
 """
 
-import secrets as random_source
 import zlib
 
 import numpy as np
@@ -57,9 +56,6 @@ _BUILDERS = {
     KeyedPermutationRule: lambda rule, context: KeyedPermutationMasker(rule, context),
     GeneralizeRule: build_generalize_masker,
 }
-
-_PROCESS_POOL_SEED = random_source.randbits(63)
-
 
 class TableMasker:
     """Masks record batches of one table; `output_schema` is fixed before any data is read."""
@@ -123,7 +119,6 @@ def build_table_masker(
             "column named by the policy is not in the input", where=f"tables.{table_name}.columns.{missing[0]}"
         )
     run_seed = np.random.SeedSequence(seed)
-    pool_seed = seed if seed is not None else _PROCESS_POOL_SEED
     maskers: list[ColumnMasker] = []
     names: list[str] = []
     for field in schema:
@@ -141,7 +136,6 @@ def build_table_masker(
             where=where,
             secret=secret,
             seed=_column_seed(run_seed, field.name),
-            pool_seed=pool_seed,
             column_type=field.type,
         )
         if pa.types.is_null(field.type):

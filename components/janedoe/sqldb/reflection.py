@@ -21,11 +21,11 @@ def reflect_schema(url: DatabaseUrl) -> DatabaseSchema:
     """The source's schema (default schema only); read through a read-only connection."""
     engine = sqlalchemy_engine(url, read_only=True)
     try:
-        inspector = sa.inspect(engine)
-        names = [n for n in inspector.get_table_names() if n != STATE_TABLE and not n.startswith("sqlite_")]
-        tables = {name: _reflect_table(inspector, name, url.dialect) for name in names}
-        if url.dialect == "sqlite":
-            with engine.connect() as conn:
+        with engine.connect() as conn:  # one connection for every inspector query (the engine does not pool)
+            inspector = sa.inspect(conn)
+            names = [n for n in inspector.get_table_names() if n != STATE_TABLE and not n.startswith("sqlite_")]
+            tables = {name: _reflect_table(inspector, name, url.dialect) for name in names}
+            if url.dialect == "sqlite":
                 for table in tables.values():
                     _add_sqlite_column_uniques(conn, table)
     except sa.exc.DBAPIError as error:

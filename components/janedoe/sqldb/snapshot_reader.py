@@ -1,21 +1,20 @@
 """Reads tables in Arrow batches from inside ONE read-only transaction, so every table comes from the same snapshot.
 
-PostgreSQL: REPEATABLE READ READ ONLY, rows streamed with COPY (SELECT ...) TO STDOUT and parsed by Arrow's CSV
-reader (no per-row Python). SQLite: a read-only URI connection (`mode=ro`) holding one read transaction.
+PostgreSQL: REPEATABLE READ READ ONLY, rows streamed as Arrow batches by the ADBC driver (binary COPY decoded in
+C++: no per-row Python). SQLite: a read-only URI connection (`mode=ro`) holding one read transaction.
 Batches come in primary-key order so an interrupted copy can resume after the last key it wrote.
 """
 
-import select
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.connections import postgres_connect, sqlite_read_only, wrap_driver_error
+from janedoe.sqldb.connections import sqlite_read_only, wrap_driver_error
 from janedoe.sqldb.database_url import DatabaseUrl
+from janedoe.sqldb.postgres_arrow import connect_snapshot, driver_errors, query_batches, text_expression
 from janedoe.sqldb.schema_model import TableSchema
 
 
@@ -45,14 +44,17 @@ class SnapshotReader:
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the read snapshot now
         else:
-            self._conn = postgres_connect(self.url, read_only=True)
-            self._conn.execute("SELECT 1").fetchone()  # takes the snapshot now
+            self._conn = connect_snapshot(self.url, lambda error: wrap_driver_error(error, self.url))
         return self
 
     def __exit__(self, *exc) -> None:
         try:
             if self._conn is not None:
-                self._conn.rollback() if self.url.dialect == "postgresql" else self._conn.execute("ROLLBACK")
+                if self.url.dialect == "postgresql":
+                    with self._conn.cursor() as cursor:
+                        cursor.execute("ROLLBACK")
+                else:
+                    self._conn.execute("ROLLBACK")
         except Exception:  # noqa: BLE001  (closing a reader must not hide the original error)
             pass
         finally:
@@ -63,7 +65,9 @@ class SnapshotReader:
         sql = f"SELECT count(*) FROM {quote_identifier(table)}"
         if self.url.dialect == "sqlite":
             return self._conn.execute(sql).fetchone()[0]
-        return self._conn.execute(sql).fetchone()[0]
+        with self._conn.cursor() as cursor:
+            cursor.execute(sql)
+            return cursor.fetchone()[0]
 
     def read_batches(
         self,
@@ -103,16 +107,14 @@ class SnapshotReader:
             if self.url.dialect == "sqlite":
                 yield from self._sqlite_batches(sql, schema, batch_size, table.name)
             else:
-                yield from self._postgres_batches(sql, schema, batch_size, table.name)
-        except (sqlite3.Error, _psycopg_error()) as error:
+                yield from self._postgres_batches(sql, schema, batch_size)
+        except (sqlite3.Error, *driver_errors()) as error:
             raise wrap_driver_error(error, self.url, where=table.name) from None
 
     def _select_expression(self, table: TableSchema, name: str) -> str:
         column = table.column(name)
         quoted = quote_identifier(name)
-        if self.url.dialect == "postgresql" and pa.types.is_timestamp(column.arrow_type) and column.arrow_type.tz:
-            return f"({quoted} AT TIME ZONE 'UTC')"
-        return quoted
+        return text_expression(quoted, column.arrow_type) if self.url.dialect == "postgresql" else quoted
 
     def _literal(self, value) -> str:
         if value is None:
@@ -134,41 +136,8 @@ class SnapshotReader:
             arrays = [_to_arrow(list(values), field, table) for values, field in zip(columns, schema, strict=False)]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    def _postgres_batches(self, sql: str, schema: pa.Schema, batch_size: int, table: str) -> Iterator[pa.RecordBatch]:
-        # PostgreSQL sends one CopyData message per row, so `batch_size` messages are exactly `batch_size` rows:
-        # joined, they make one CSV block for Arrow to parse.
-        read_types = {
-            f.name: (pa.timestamp("us") if pa.types.is_timestamp(f.type) and f.type.tz else f.type) for f in schema
-        }
-        read_options = pacsv.ReadOptions(column_names=schema.names, block_size=1 << 26)
-        parse_options = pacsv.ParseOptions(newlines_in_values=True)
-        convert_options = pacsv.ConvertOptions(
-            column_types=read_types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-            true_values=["t"],
-            false_values=["f"],
-        )
-
-        def parse(rows: list) -> pa.RecordBatch:
-            block = pacsv.read_csv(
-                pa.BufferReader(b"".join(rows)),
-                read_options=read_options,
-                parse_options=parse_options,
-                convert_options=convert_options,
-            )
-            return _restore_time_zones(block.combine_chunks().to_batches()[0], schema)
-
-        for rows in _copy_out_blocks(self._conn, f"COPY ({sql}) TO STDOUT (FORMAT csv)", batch_size):
-            yield parse(rows)
-
-
-def _restore_time_zones(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    if batch.schema.equals(schema):
-        return batch
-    arrays = [col.cast(field.type) for col, field in zip(batch.columns, schema, strict=False)]
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    def _postgres_batches(self, sql: str, schema: pa.Schema, batch_size: int) -> Iterator[pa.RecordBatch]:
+        yield from query_batches(self._conn, sql, schema, batch_size)
 
 
 def _to_arrow(values: list, field: pa.Field, table: str) -> pa.Array:
@@ -185,82 +154,3 @@ def _to_arrow(values: list, field: pa.Field, table: str) -> pa.Array:
         raise JaneDoeInputError(
             f"values do not match the declared type ({field.type})", where=f"{table}.{field.name}"
         ) from None
-
-
-def _copy_out_blocks(conn, sql: str, rows_per_block: int) -> Iterator[list[bytes]]:
-    """The rows of a COPY ... TO STDOUT, straight from libpq, in lists of `rows_per_block` rows.
-
-    psycopg's `Copy` iterator waits on the socket once per row (one CopyData message is one row), which costs more
-    than the server's whole COPY; here rows already buffered by libpq are taken without waiting, and the socket is
-    only polled when the buffer is empty. Runs inside the connection's open transaction, like any query on it.
-    An abandoned iteration drains the rest, so the connection stays usable.
-    """
-    from psycopg import errors, pq
-
-    pgconn = conn.pgconn
-    pgconn.send_query(sql.encode())
-    while pgconn.flush():
-        select.select([], [pgconn.socket], [])
-    started = _next_result(pgconn)
-    if started is None or started.status != pq.ExecStatus.COPY_OUT:
-        _drain_results(pgconn, started)
-        raise errors.InterfaceError("COPY TO STDOUT did not start")
-    done = False
-    rows: list[bytes] = []
-    try:
-        while True:
-            size, data = pgconn.get_copy_data(1)
-            if size > 0:
-                rows.append(bytes(data))
-                if len(rows) >= rows_per_block:
-                    yield rows
-                    rows = []
-            elif size == 0:
-                select.select([pgconn.socket], [], [])
-                pgconn.consume_input()
-            elif size == -1:
-                break
-            else:
-                raise errors.OperationalError(pgconn.get_error_message())
-        done = True
-    finally:
-        if not done and pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
-            _discard_copy_data(pgconn)
-        _drain_results(pgconn, None)
-    if rows:
-        yield rows  # after the COPY has ended: the connection is free for the caller again
-
-
-def _discard_copy_data(pgconn) -> None:
-    while (size := pgconn.get_copy_data(1)[0]) >= 0:
-        if size == 0:
-            select.select([pgconn.socket], [], [])
-            pgconn.consume_input()
-
-
-def _next_result(pgconn):
-    pgconn.consume_input()
-    while pgconn.is_busy():
-        select.select([pgconn.socket], [], [])
-        pgconn.consume_input()
-    return pgconn.get_result()
-
-
-def _drain_results(pgconn, first) -> None:
-    """Read the results up to the end of the query; raise the server's error (as psycopg would) if there is one."""
-    from psycopg import errors, pq
-
-    failed = None
-    result = first if first is not None else _next_result(pgconn)
-    while result is not None:
-        if result.status == pq.ExecStatus.FATAL_ERROR and failed is None:
-            failed = result
-        result = _next_result(pgconn)
-    if failed is not None:
-        raise errors.error_from_result(failed, encoding="utf-8")
-
-
-def _psycopg_error():
-    import psycopg
-
-    return psycopg.Error

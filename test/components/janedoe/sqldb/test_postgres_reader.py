@@ -1,4 +1,4 @@
-"""The PostgreSQL reader takes COPY rows straight from libpq: same rows as a SELECT, any batch size, and a read that
+"""The PostgreSQL reader streams Arrow batches through ADBC: same rows as a SELECT, any batch size, and a read that
 is abandoned or fails leaves the snapshot's connection in a known state."""
 
 import psycopg
