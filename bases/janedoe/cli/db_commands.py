@@ -77,6 +77,9 @@ def copy(
     sample: SampleOption = None,
     replace: bool = typer.Option(False, "--replace", help="drop the target's tables first if it is not empty"),
     seed: int = typer.Option(0, "--seed", help="seed for random rules and --sample"),
+    jobs: int = typer.Option(
+        2, "--jobs", "-j", min=1, help="PostgreSQL to PostgreSQL: tables copied at once, from one snapshot"
+    ),
 ) -> None:
     """Copy a database with every table masked by the policy; keys, uniques and joins stay valid."""
     from janedoe.policy import load_policy
@@ -86,7 +89,7 @@ def copy(
     with _table_progress() as update:
         report = copy_database(
             loaded, source, target, tables=_tables(tables), batch_size=batch_size, where=where or [],
-            sample=sample or [], replace=replace, seed=seed, policy_name=policy, progress=update,
+            sample=sample or [], replace=replace, seed=seed, policy_name=policy, progress=update, lanes=jobs,
         )
     total = sum(report.rows.values())
     verb = "resumed and finished" if report.resumed else "copied"

@@ -5,19 +5,17 @@ A target is either empty (a fresh copy), an unfinished copy of the same source w
 """
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.copy_plan import CopyPlan, make_plan
 from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url
+from janedoe.sqldb.post_load import PostLoadBuilder
 from janedoe.sqldb.reflection import STATE_TABLE
 from janedoe.sqldb.snapshot_reader import SnapshotReader
-from janedoe.sqldb.subset import keep_filter, plan_subset
+from janedoe.sqldb.subset import plan_subset
+from janedoe.sqldb.table_copy import Progress, TableCopy, copy_in_lanes
 from janedoe.sqldb.table_writer import META_ROW, TargetWriter
-
-Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -39,7 +37,9 @@ def copy_database(
     seed: int = 0,
     policy_name: str = "policy",
     progress: Progress | None = None,
+    lanes: int = 2,
 ) -> CopyReport:
+    """`lanes`: PostgreSQL to PostgreSQL, how many tables are copied at once (each from the same snapshot)."""
     if batch_size < 1:
         raise JaneDoeInputError("batch size must be at least 1", where="--batch-size")
     source = parse_database_url(source_url, where="--from")
@@ -50,7 +50,7 @@ def copy_database(
         policy, source, target.dialect, tables=tables, where=where, sample=sample, seed=seed, policy_name=policy_name
     )
     created_file = target.dialect == "sqlite" and not os.path.exists(target.sqlite_path)
-    writer = TargetWriter(target)
+    writer = TargetWriter(target, plan.metadata)
     try:
         state, resumed = _prepare_target(writer, plan, target, replace)
     except BaseException:
@@ -59,14 +59,29 @@ def copy_database(
             os.remove(target.sqlite_path)
         raise
     report = CopyReport(resumed=resumed)
+    post_load = None
     try:
+        steps = writer.post_load_steps(plan.metadata, plan.order.tables)
+        if steps:
+            post_load = PostLoadBuilder(lambda: TargetWriter(target), steps, workers=lanes)
         with SnapshotReader(source) as reader:
             kept = plan_subset(reader, plan.schema, plan.order, plan.subset, seed=seed)
-            for name in plan.order.tables:
-                report.rows[name] = _copy_table(reader, writer, plan, name, state.get(name), kept.get(name),
-                                                batch_size, progress)
+            totals = {
+                name: reader.count_rows(name) if kept.get(name) is None else len(kept[name])
+                for name in plan.order.tables
+            }
+            job = TableCopy(plan, state, kept, totals, batch_size, progress, post_load)
+            if lanes > 1 and source.dialect == target.dialect == "postgresql" and len(plan.order.tables) > 1:
+                report.rows.update(copy_in_lanes(job, reader, writer, lanes))
+            else:
+                for name in plan.order.tables:
+                    report.rows[name] = job.copy(reader, writer, name)
+        if post_load is not None:
+            post_load.wait()
         writer.finish(plan.metadata, plan.order.tables, plan.serials)
     finally:
+        if post_load is not None:
+            post_load.close()
         writer.close()
     return report
 
@@ -90,51 +105,3 @@ def _prepare_target(writer: TargetWriter, plan: CopyPlan, target: DatabaseUrl, r
         writer.drop_all(existing)
     writer.create(plan.metadata, plan.order.tables, plan.fingerprint)
     return {}, False
-
-
-def _copy_table(reader, writer, plan: CopyPlan, name: str, state, kept_keys, batch_size: int, progress) -> int:
-    table = plan.schema.tables[name]
-    rows_done, last_key, finished = (state[0], state[1], state[2]) if state else (0, None, False)
-    total = len(kept_keys) if kept_keys is not None else reader.count_rows(name)
-    if finished:
-        if progress:
-            progress(name, rows_done, total)
-        return rows_done
-    if rows_done and not table.primary_key:
-        writer.clear_table(name)  # no key to resume after: this one table starts over
-        rows_done, last_key = 0, None
-    if progress:
-        progress(name, rows_done, total)
-    masker = plan.maskers[name]
-    if rows_done and table.primary_key and _order_dependent(plan.rules[name]):
-        # Replay the rows already written so collision handling assigns the remaining rows exactly as one run would.
-        for batch in reader.read_batches(table, batch_size=batch_size, up_to_key=last_key):
-            if kept_keys is not None:
-                batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
-            if batch.num_rows:
-                masker.mask_batch(batch)
-    # One batch is written (in its own thread: the drivers release the GIL while the server works) while the next
-    # is read and masked; at most two batches are in memory at once, and batches still commit in order.
-    pending = None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="janedoe-writer") as background:
-        after = last_key if table.primary_key else None
-        for batch in reader.read_batches(table, batch_size=batch_size, after_key=after):
-            if table.primary_key:
-                last_key = [batch.column(c)[batch.num_rows - 1].as_py() for c in table.primary_key]
-            if kept_keys is not None:
-                batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
-            masked = masker.mask_batch(batch) if batch.num_rows else batch.slice(0, 0)
-            rows_done += batch.num_rows
-            if pending is not None:
-                pending.result()
-            pending = background.submit(writer.write_batch, name, masked, rows_done, last_key)
-            if progress:
-                progress(name, rows_done, total)
-        if pending is not None:
-            pending.result()
-    writer.mark_finished(name)
-    return rows_done
-
-
-def _order_dependent(rules: dict) -> bool:
-    return any(rule.mask == "pseudonymize" and rule.unique for rule in rules.values())

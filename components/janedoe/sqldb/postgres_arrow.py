@@ -24,8 +24,9 @@ def driver_errors() -> tuple[type[Exception], ...]:
     return (dbapi.Error, PostgresReadError)
 
 
-def connect_snapshot(url: DatabaseUrl, scrub):
-    """An ADBC connection holding a REPEATABLE READ READ ONLY transaction: every later query sees one snapshot."""
+def connect_snapshot(url: DatabaseUrl, scrub, snapshot: str | None = None):
+    """An ADBC connection holding a REPEATABLE READ READ ONLY transaction: every later query sees one snapshot
+    (`snapshot`, exported by another such transaction, makes it the same snapshot as that one's)."""
     from adbc_driver_postgresql import dbapi
 
     try:
@@ -34,11 +35,19 @@ def connect_snapshot(url: DatabaseUrl, scrub):
             for statement in SESSION_SETTINGS:
                 cursor.execute(statement)
             cursor.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            if snapshot is not None:
+                cursor.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             cursor.execute("SELECT 1")  # takes the snapshot now
             cursor.fetchall()
     except dbapi.Error as error:
         raise JaneDoeInputError(f"cannot connect: {scrub(error)}", where=url.redacted) from None
     return conn
+
+
+def export_snapshot(conn) -> str:
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        return cursor.fetchone()[0]
 
 
 def _with_timeout(url: DatabaseUrl) -> str:
@@ -69,10 +78,18 @@ def query_batches(conn, sql: str, schema: pa.Schema, batch_size: int) -> Iterato
             if held_rows:
                 yield _joined(held, schema)
         except OSError as error:  # how the driver's stream reports a server error
-            message = str(error).split("ERROR:", 1)[-1].strip()
-            raise PostgresReadError(message) from None
+            raise PostgresReadError(server_message(error)) from None
         finally:
             reader.close()
+
+
+def server_message(error: Exception) -> str:
+    """The server's own message from a driver error, without the driver's prefixes and context lines."""
+    text = str(error)
+    text = text.split("ERROR:", 1)[1] if "ERROR:" in text else text
+    for marker in ("DETAIL:", "CONTEXT:", "SQLSTATE"):  # DETAIL may quote a row's values: never passed on
+        text = text.split(marker, 1)[0]
+    return " ".join(text.split()) or type(error).__name__
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

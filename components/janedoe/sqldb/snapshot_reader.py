@@ -14,7 +14,13 @@ import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import sqlite_read_only, wrap_driver_error
 from janedoe.sqldb.database_url import DatabaseUrl
-from janedoe.sqldb.postgres_arrow import connect_snapshot, driver_errors, query_batches, text_expression
+from janedoe.sqldb.postgres_arrow import (
+    connect_snapshot,
+    driver_errors,
+    export_snapshot,
+    query_batches,
+    text_expression,
+)
 from janedoe.sqldb.schema_model import TableSchema
 
 
@@ -34,8 +40,10 @@ def quote_identifier(name: str) -> str:
 class SnapshotReader:
     """Use as a context manager; the transaction ends (rolled back: it never wrote) on exit."""
 
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(self, url: DatabaseUrl, snapshot: str | None = None) -> None:
+        """`snapshot`: a PostgreSQL snapshot exported by another reader (`export_snapshot`), to read the same data."""
         self.url = url
+        self._snapshot = snapshot
         self._conn = None
 
     def __enter__(self) -> "SnapshotReader":
@@ -44,7 +52,7 @@ class SnapshotReader:
             self._conn.execute("BEGIN")
             self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()  # takes the read snapshot now
         else:
-            self._conn = connect_snapshot(self.url, lambda error: wrap_driver_error(error, self.url))
+            self._conn = connect_snapshot(self.url, lambda error: wrap_driver_error(error, self.url), self._snapshot)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -60,6 +68,10 @@ class SnapshotReader:
         finally:
             if self._conn is not None:
                 self._conn.close()
+
+    def export_snapshot(self) -> str | None:
+        """PostgreSQL: an id other readers can open this reader's snapshot with, while it stays open."""
+        return export_snapshot(self._conn) if self.url.dialect == "postgresql" else None
 
     def count_rows(self, table: str) -> int:
         sql = f"SELECT count(*) FROM {quote_identifier(table)}"

@@ -9,11 +9,13 @@ foreign key enforcement off during the load, then `PRAGMA foreign_key_check` pro
 import io
 import json
 import sqlite3
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
+from janedoe.sqldb.binary_copy import binary_schema, connect_loader, load_batch
 from janedoe.sqldb.connections import postgres_connect, sqlite_writable, wrap_driver_error
 from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.reflection import STATE_TABLE
@@ -23,6 +25,21 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 META_ROW = ""
+STEP_PREFIX = "\x1fstep "  # state rows of post-load steps done (no table name starts with a control character)
+
+
+@dataclass(frozen=True)
+class PostLoadStep:
+    """One statement run after the data is in: it may run once every table in `needs` is loaded."""
+
+    sql: str
+    needs: tuple[str, ...]
+    table: str
+    constraint: object | None
+
+    @property
+    def foreign_key(self) -> bool:
+        return isinstance(self.constraint, sa.ForeignKeyConstraint)
 
 
 def dialect_of(name: str):
@@ -34,9 +51,13 @@ def ddl(element, dialect_name: str) -> str:
 
 
 class TargetWriter:
-    def __init__(self, url: DatabaseUrl) -> None:
+    def __init__(self, url: DatabaseUrl, metadata: sa.MetaData | None = None) -> None:
+        """`metadata`: the target's tables, which lets PostgreSQL batches go by binary COPY where types allow."""
         self.url = url
         self.dialect = url.dialect
+        self.metadata = metadata
+        self._binary_schemas: dict[str, pa.Schema | None] = {}
+        self._loader = None
         if self.dialect == "sqlite":
             self._conn = sqlite_writable(url)
         else:
@@ -49,6 +70,8 @@ class TargetWriter:
                 self._conn.rollback()
         finally:
             self._conn.close()
+            if self._loader is not None:
+                self._loader.close()
 
     # --- what is there already -------------------------------------------------------------------------------
     def existing_tables(self) -> list[str]:
@@ -102,13 +125,28 @@ class TargetWriter:
 
     # --- data --------------------------------------------------------------------------------------------------
     def write_batch(self, name: str, batch: pa.RecordBatch, rows_done: int, last_key: list | None) -> None:
+        state = (rows_done, json.dumps(last_key, default=str) if last_key is not None else None, name)
+        binary = self._binary_schema(name, batch.schema)
+        if binary is not None:
+            if self._loader is None:
+                self._loader = connect_loader(self.url, lambda error: wrap_driver_error(error, self.url))
+            sql = f"UPDATE {q(STATE_TABLE)} SET rows_done = $1, last_key = $2 WHERE name = $3"
+            load_batch(self._loader, name, batch.cast(binary), sql, state)
+            return
         with self._transaction():
             if batch.num_rows:
                 self._insert(name, batch)
             self._execute(
                 f"UPDATE {q(STATE_TABLE)} SET rows_done = {self._p}, last_key = {self._p} WHERE name = {self._p}",
-                (rows_done, json.dumps(last_key, default=str) if last_key is not None else None, name),
+                state,
             )
+
+    def _binary_schema(self, name: str, schema: pa.Schema) -> pa.Schema | None:
+        if self.dialect != "postgresql" or self.metadata is None:
+            return None
+        if name not in self._binary_schemas:
+            self._binary_schemas[name] = binary_schema(self.metadata.tables[name], schema)
+        return self._binary_schemas[name]
 
     def mark_finished(self, name: str) -> None:
         with self._transaction():
@@ -133,45 +171,70 @@ class TargetWriter:
             raise
 
     # --- after the load ----------------------------------------------------------------------------------------
+    def post_load_steps(self, metadata: sa.MetaData, order: list[str]) -> list[PostLoadStep]:
+        """PostgreSQL: keys, uniques and indexes per table, then foreign keys, as pg_dump's output adds them after
+        the data. SQLite has its constraints in CREATE TABLE and checks foreign keys in `finish`."""
+        if self.dialect != "postgresql":
+            return []
+        steps = []
+        for name in order:
+            table = metadata.tables[name]
+            for constraint in sorted(table.constraints, key=_constraint_rank):
+                if not isinstance(constraint, sa.ForeignKeyConstraint):
+                    sql = ddl(sa.schema.AddConstraint(constraint), self.dialect)
+                    steps.append(PostLoadStep(sql, (name,), name, constraint))
+            for index in table.indexes:
+                steps.append(PostLoadStep(ddl(sa.schema.CreateIndex(index), self.dialect), (name,), name, None))
+        for name in order:
+            for constraint in metadata.tables[name].foreign_key_constraints:
+                sql = ddl(sa.schema.AddConstraint(constraint), self.dialect)
+                steps.append(PostLoadStep(sql, (name, constraint.referred_table.name), name, constraint))
+        return steps
+
+    def steps_done(self) -> set[str]:
+        rows = self._run_query(f"SELECT name FROM {q(STATE_TABLE)} WHERE name LIKE {self._p}", (STEP_PREFIX + "%",))
+        return {r[0][len(STEP_PREFIX):] for r in rows}
+
+    def run_step(self, step: PostLoadStep) -> None:
+        """One step and its record in the state table commit together, so a resumed copy never repeats one."""
+        with self._transaction():
+            try:
+                self._execute(step.sql)
+            except Exception as error:
+                if step.constraint is not None and _is_psycopg_integrity(error):
+                    columns = ", ".join(c.name for c in step.constraint.columns)
+                    raise JaneDoeInputError(
+                        f"the masked values break {type(step.constraint).__name__} ({columns}):"
+                        f" {_first_line(error)} (the rule is not one-to-one on these values: use hash,"
+                        " keyed_permutation or pseudonymize with unique: true)",
+                        where=step.table,
+                    ) from None
+                raise
+            self._execute(
+                f"INSERT INTO {q(STATE_TABLE)} VALUES ({self._p}, 0, NULL, 1, NULL)", (STEP_PREFIX + step.sql,)
+            )
+
     def finish(self, metadata: sa.MetaData, order: list[str], serials: list[tuple[str, str]]) -> None:
-        """Constraints, indexes and sequences, then the state table goes: a finished target looks like any other."""
+        """Whatever post-load step is left, then sequences; then the state table goes: a finished target looks like
+        any other."""
+        done = self.steps_done() if self.dialect == "postgresql" else set()
+        for step in self.post_load_steps(metadata, order):
+            if step.sql not in done:
+                self.run_step(step)
         with self._transaction():
             if self.dialect == "postgresql":
-                for name in order:
-                    table = metadata.tables[name]
-                    for constraint in sorted(table.constraints, key=_constraint_rank):
-                        if isinstance(constraint, sa.ForeignKeyConstraint):
-                            continue
-                        self._constraint(name, constraint)
-                for name in order:
-                    for constraint in metadata.tables[name].foreign_key_constraints:
-                        self._constraint(name, constraint)
                 for table, column in serials:
                     self._restart_sequence(table, column)
-            for name in order:
-                for index in metadata.tables[name].indexes:
-                    self._execute(ddl(sa.schema.CreateIndex(index), self.dialect))
-            if self.dialect == "sqlite":
+            else:
+                for name in order:
+                    for index in metadata.tables[name].indexes:
+                        self._execute(ddl(sa.schema.CreateIndex(index), self.dialect))
                 broken = self._conn.execute("PRAGMA foreign_key_check").fetchall()
                 if broken:
                     raise JaneDoeInputError(
                         f"{len(broken)} rows break a foreign key after masking", where=f"{broken[0][0]}"
                     )
             self._execute(f"DROP TABLE {q(STATE_TABLE)}")
-
-    def _constraint(self, name: str, constraint) -> None:
-        try:
-            self._execute(ddl(sa.schema.AddConstraint(constraint), self.dialect))
-        except Exception as error:
-            if _is_psycopg_integrity(error):
-                columns = ", ".join(c.name for c in constraint.columns)
-                raise JaneDoeInputError(
-                    f"the masked values break {type(constraint).__name__} ({columns}): {_first_line(error)}"
-                    " (the rule is not one-to-one on these values: use hash, keyed_permutation or"
-                    " pseudonymize with unique: true)",
-                    where=name,
-                ) from None
-            raise
 
     def _restart_sequence(self, table: str, column: str) -> None:
         sequence = f"{table}_{column}_seq"
@@ -189,8 +252,8 @@ class TargetWriter:
     def _execute(self, sql: str, params: tuple = ()) -> None:
         self._conn.execute(sql, params)
 
-    def _run_query(self, sql: str) -> list[tuple]:
-        rows = self._conn.execute(sql).fetchall()
+    def _run_query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        rows = self._conn.execute(sql, params).fetchall()
         if self.dialect == "postgresql":
             self._conn.commit()
         return rows

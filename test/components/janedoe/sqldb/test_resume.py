@@ -32,17 +32,21 @@ def big_sqlite_shop(shop_module, tmp_path):
     return path
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize(
+    ("source_engine", "target_engine"),
+    [("sqlite", "sqlite"), ("sqlite", "postgresql"), ("postgresql", "postgresql")],  # the last copies 2 tables at once
+)
 def test_kill_9_then_resume_gives_the_uninterrupted_result(shop_module, big_sqlite_shop, secret_env, tmp_path,
-                                                           engine, request):
+                                                           source_engine, target_engine, request):
     policy = tmp_path / "policy.yaml"
     policy.write_text(shop_module.POLICY)
-    if engine == "sqlite":
-        target, reference = str(tmp_path / "target.db"), str(tmp_path / "reference.db")
-    else:
-        target = request.getfixturevalue("second_postgres")
-        reference = str(tmp_path / "reference.db")
-    command = [JANEDOE, "db", "copy", "--policy", str(policy), "--from", big_sqlite_shop, "--to", target]
+    source = big_sqlite_shop
+    if source_engine == "postgresql":
+        source = request.getfixturevalue("postgres_url")
+        shop_module.build_postgres(source, customers=300)
+    reference = str(tmp_path / "reference.db")
+    target = str(tmp_path / "target.db") if target_engine == "sqlite" else request.getfixturevalue("second_postgres")
+    command = [JANEDOE, "db", "copy", "--policy", str(policy), "--from", source, "--to", target]
     process = subprocess.Popen([*command, "--batch-size", "3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while _progress(shop_module, target) < 400 and time.monotonic() < deadline and process.poll() is None:
@@ -58,7 +62,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(shop_module, big_sqli
 
     other = tmp_path / "other.yaml"
     other.write_text(shop_module.POLICY.replace("{mask: generalize, to: year}", "{mask: \"null\"}"))
-    refused = subprocess.run([JANEDOE, "db", "copy", "--policy", str(other), "--from", big_sqlite_shop, "--to", target],
+    refused = subprocess.run([JANEDOE, "db", "copy", "--policy", str(other), "--from", source, "--to", target],
                              capture_output=True, text=True)
     assert refused.returncode == 2 and "--replace" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
@@ -69,7 +73,7 @@ def test_kill_9_then_resume_gives_the_uninterrupted_result(shop_module, big_sqli
     from janedoe.policy import parse_policy
     from janedoe.sqldb import copy_database
 
-    copy_database(parse_policy(shop_module.POLICY, "p.yaml"), big_sqlite_shop, reference)
+    copy_database(parse_policy(shop_module.POLICY, "p.yaml"), source, reference)
     final, expected = shop_module.Database(target), shop_module.Database(reference)
     assert shop_module.dangling_references(final) == {}
     assert shop_module.duplicate_keys(final) == {}

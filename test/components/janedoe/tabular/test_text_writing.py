@@ -1,5 +1,4 @@
 import pytest
-
 from janedoe.errors import JaneDoeInputError
 from janedoe.tabular import write_text_atomic
 

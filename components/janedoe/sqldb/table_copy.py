@@ -1,0 +1,141 @@
+"""Copying tables: one table's batches through the masking engine into the target, and several tables at once.
+
+Within a table, one batch is written (in its own thread: the drivers release the GIL while the server works) while
+the next is read and masked; at most two batches per table are in memory, and batches commit in order. Between
+tables, PostgreSQL to PostgreSQL, `lanes` tables are copied at once, each lane with its own connections reading the
+same exported snapshot, so the servers' and the masking engine's work spreads over the cores.
+"""
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from janedoe.sqldb.copy_plan import CopyPlan
+from janedoe.sqldb.subset import keep_filter
+
+Progress = Callable[[str, int, int], None]
+
+
+class CopyStopped(Exception):
+    """Another lane failed or the run was interrupted: this lane stops after its current batch."""
+
+
+@dataclass
+class TableCopy:
+    plan: CopyPlan
+    state: dict
+    kept: dict
+    totals: dict[str, int]
+    batch_size: int
+    progress: Progress | None
+    post_load: object | None
+    stop: threading.Event = field(default_factory=threading.Event)
+    _progress_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def report(self, name: str, done: int) -> None:
+        if self.progress is not None:
+            with self._progress_lock:  # the callback may not be thread-safe (rich's task table is not)
+                self.progress(name, done, self.totals[name])
+
+    def copy(self, reader, writer, name: str) -> int:
+        rows = self._copy(reader, writer, name)
+        if self.post_load is not None:
+            self.post_load.table_loaded(name)
+        return rows
+
+    def _copy(self, reader, writer, name: str) -> int:
+        plan, table, kept_keys = self.plan, self.plan.schema.tables[name], self.kept.get(name)
+        state = self.state.get(name)
+        rows_done, last_key, finished = (state[0], state[1], state[2]) if state else (0, None, False)
+        if finished:
+            self.report(name, rows_done)
+            return rows_done
+        if rows_done and not table.primary_key:
+            writer.clear_table(name)  # no key to resume after: this one table starts over
+            rows_done, last_key = 0, None
+        self.report(name, rows_done)
+        masker = plan.maskers[name]
+        if rows_done and table.primary_key and order_dependent(plan.rules[name]):
+            # Replay the rows already written so collision handling assigns the rest exactly as one run would.
+            for batch in reader.read_batches(table, batch_size=self.batch_size, up_to_key=last_key):
+                if kept_keys is not None:
+                    batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
+                if batch.num_rows:
+                    masker.mask_batch(batch)
+        pending = None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="janedoe-writer") as background:
+            after = last_key if table.primary_key else None
+            for batch in reader.read_batches(table, batch_size=self.batch_size, after_key=after):
+                if self.stop.is_set():
+                    raise CopyStopped(name)
+                if table.primary_key:
+                    last_key = [batch.column(c)[batch.num_rows - 1].as_py() for c in table.primary_key]
+                if kept_keys is not None:
+                    batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
+                masked = masker.mask_batch(batch) if batch.num_rows else batch.slice(0, 0)
+                rows_done += batch.num_rows
+                if pending is not None:
+                    pending.result()
+                pending = background.submit(writer.write_batch, name, masked, rows_done, last_key)
+                self.report(name, rows_done)
+            if pending is not None:
+                pending.result()
+        writer.mark_finished(name)
+        return rows_done
+
+
+def order_dependent(rules: dict) -> bool:
+    return any(rule.mask == "pseudonymize" and rule.unique for rule in rules.values())
+
+
+def copy_in_lanes(job: TableCopy, reader, writer, lanes: int) -> dict[str, int]:
+    """Tables spread over `lanes` threads, largest first. Tables with `unique: true` pseudonyms all go, in plan
+    order, through the first lane (which uses the caller's reader and writer): which value gets which pseudonym
+    depends on the order values are seen in, and one lane keeps that order the same on every run."""
+    from janedoe.sqldb.snapshot_reader import SnapshotReader
+    from janedoe.sqldb.table_writer import TargetWriter
+
+    names = job.plan.order.tables
+    pinned = [name for name in names if order_dependent(job.plan.rules[name])]
+    shared = sorted((name for name in names if name not in pinned), key=lambda name: -job.totals[name])
+    lock = threading.Lock()
+    rows: dict[str, int] = {}
+    snapshot = reader.export_snapshot()
+
+    def next_table(own: list[str]) -> str | None:
+        with lock:
+            if own:
+                return own.pop(0)
+            return shared.pop(0) if shared else None
+
+    def lane(index: int) -> None:
+        own = pinned if index == 0 else []
+        if index == 0:
+            _drain(reader, writer, own)
+            return
+        with SnapshotReader(job.plan.source, snapshot) as lane_reader:
+            lane_writer = TargetWriter(writer.url, writer.metadata)
+            try:
+                _drain(lane_reader, lane_writer, own)
+            finally:
+                lane_writer.close()
+
+    def _drain(lane_reader, lane_writer, own: list[str]) -> None:
+        while (name := next_table(own)) is not None:
+            rows[name] = job.copy(lane_reader, lane_writer, name)
+
+    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="janedoe-lane") as pool:
+        futures = [pool.submit(lane, index) for index in range(lanes)]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            job.stop.set()  # a no-op when every lane is done; otherwise one failed and the others stop
+            wait(futures)
+        except BaseException:  # Ctrl-C while waiting: the lanes stop after their current batch
+            job.stop.set()
+            raise
+    errors = [f.exception() for f in futures if f.exception() is not None]
+    real = [error for error in errors if not isinstance(error, CopyStopped)]
+    if real or errors:
+        raise (real or errors)[0]
+    return {name: rows[name] for name in names}
