@@ -50,7 +50,7 @@ def copy_database(
         policy, source, target.dialect, tables=tables, where=where, sample=sample, seed=seed, policy_name=policy_name
     )
     created_file = target.dialect == "sqlite" and not os.path.exists(target.sqlite_path)
-    writer = TargetWriter(target, plan.metadata)
+    writer = TargetWriter(target)
     try:
         state, resumed = _prepare_target(writer, plan, target, replace)
     except BaseException:

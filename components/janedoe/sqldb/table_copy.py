@@ -115,7 +115,7 @@ def copy_in_lanes(job: TableCopy, reader, writer, lanes: int) -> dict[str, int]:
             _drain(reader, writer, own)
             return
         with SnapshotReader(job.plan.source, snapshot) as lane_reader:
-            lane_writer = TargetWriter(writer.url, writer.metadata)
+            lane_writer = TargetWriter(writer.url)
             try:
                 _drain(lane_reader, lane_writer, own)
             finally:

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.binary_copy import binary_schema, connect_loader, load_batch
 from janedoe.sqldb.connections import postgres_connect, sqlite_writable, wrap_driver_error
 from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.reflection import STATE_TABLE
@@ -51,13 +50,9 @@ def ddl(element, dialect_name: str) -> str:
 
 
 class TargetWriter:
-    def __init__(self, url: DatabaseUrl, metadata: sa.MetaData | None = None) -> None:
-        """`metadata`: the target's tables, which lets PostgreSQL batches go by binary COPY where types allow."""
+    def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
         self.dialect = url.dialect
-        self.metadata = metadata
-        self._binary_schemas: dict[str, pa.Schema | None] = {}
-        self._loader = None
         if self.dialect == "sqlite":
             self._conn = sqlite_writable(url)
         else:
@@ -70,8 +65,6 @@ class TargetWriter:
                 self._conn.rollback()
         finally:
             self._conn.close()
-            if self._loader is not None:
-                self._loader.close()
 
     # --- what is there already -------------------------------------------------------------------------------
     def existing_tables(self) -> list[str]:
@@ -126,13 +119,6 @@ class TargetWriter:
     # --- data --------------------------------------------------------------------------------------------------
     def write_batch(self, name: str, batch: pa.RecordBatch, rows_done: int, last_key: list | None) -> None:
         state = (rows_done, json.dumps(last_key, default=str) if last_key is not None else None, name)
-        binary = self._binary_schema(name, batch.schema)
-        if binary is not None:
-            if self._loader is None:
-                self._loader = connect_loader(self.url, lambda error: wrap_driver_error(error, self.url))
-            sql = f"UPDATE {q(STATE_TABLE)} SET rows_done = $1, last_key = $2 WHERE name = $3"
-            load_batch(self._loader, name, batch.cast(binary), sql, state)
-            return
         with self._transaction():
             if batch.num_rows:
                 self._insert(name, batch)
@@ -140,13 +126,6 @@ class TargetWriter:
                 f"UPDATE {q(STATE_TABLE)} SET rows_done = {self._p}, last_key = {self._p} WHERE name = {self._p}",
                 state,
             )
-
-    def _binary_schema(self, name: str, schema: pa.Schema) -> pa.Schema | None:
-        if self.dialect != "postgresql" or self.metadata is None:
-            return None
-        if name not in self._binary_schemas:
-            self._binary_schemas[name] = binary_schema(self.metadata.tables[name], schema)
-        return self._binary_schemas[name]
 
     def mark_finished(self, name: str) -> None:
         with self._transaction():
