@@ -24,7 +24,9 @@ def reflect_schema(url: DatabaseUrl) -> DatabaseSchema:
         with engine.connect() as conn:  # one connection for every inspector query (the engine does not pool)
             inspector = sa.inspect(conn)
             names = [n for n in inspector.get_table_names() if n != STATE_TABLE and not n.startswith("sqlite_")]
-            tables = {name: _reflect_table(inspector, name, url.dialect) for name in names}
+            reflected = _reflect_all(inspector, names)
+            tables = {name: _reflect_table(reflected, name, inspector.default_schema_name, url.dialect)
+                      for name in names}
             if url.dialect == "sqlite":
                 for table in tables.values():
                     _add_sqlite_column_uniques(conn, table)
@@ -39,9 +41,25 @@ def reflect_schema(url: DatabaseUrl) -> DatabaseSchema:
     return schema
 
 
-def _reflect_table(inspector: sa.Inspector, name: str, dialect: str) -> TableSchema:
+def _reflect_all(inspector: sa.Inspector, names: list[str]) -> dict[str, dict]:
+    """Each kind of schema object for all tables at once: one catalog query per kind, not one per table and kind."""
+    if not names:
+        return {}
+    kinds = {
+        "columns": inspector.get_multi_columns,
+        "pk": inspector.get_multi_pk_constraint,
+        "fks": inspector.get_multi_foreign_keys,
+        "uniques": inspector.get_multi_unique_constraints,
+        "indexes": inspector.get_multi_indexes,
+    }
+    found = {kind: {key[1]: value for key, value in get(filter_names=names).items()} for kind, get in kinds.items()}
+    return {name: {kind: found[kind].get(name) for kind in kinds} for name in names}
+
+
+def _reflect_table(reflected: dict[str, dict], name: str, default_schema: str | None, dialect: str) -> TableSchema:
+    info_of = reflected[name]
     columns = []
-    for info in inspector.get_columns(name):
+    for info in info_of["columns"] or []:
         default = info.get("default")
         serial = bool(default and "nextval(" in str(default)) or bool(info.get("identity"))
         columns.append(
@@ -54,10 +72,10 @@ def _reflect_table(inspector: sa.Inspector, name: str, dialect: str) -> TableSch
                 autoincrement=serial,
             )
         )
-    pk = tuple(inspector.get_pk_constraint(name).get("constrained_columns") or ())
+    pk = tuple((info_of["pk"] or {}).get("constrained_columns") or ())
     fks = []
-    for info in inspector.get_foreign_keys(name):
-        if info.get("referred_schema") not in (None, inspector.default_schema_name):
+    for info in info_of["fks"] or []:
+        if info.get("referred_schema") not in (None, default_schema):
             continue
         options = info.get("options") or {}
         fks.append(
@@ -72,11 +90,11 @@ def _reflect_table(inspector: sa.Inspector, name: str, dialect: str) -> TableSch
         )
     uniques = [
         UniqueConstraint(info.get("name"), tuple(info["column_names"]))
-        for info in inspector.get_unique_constraints(name)
+        for info in info_of["uniques"] or []
     ]
     unique_sets = {u.columns for u in uniques} | {pk}
     indexes = []
-    for info in inspector.get_indexes(name):
+    for info in info_of["indexes"] or []:
         columns_of_index = tuple(c for c in info.get("column_names") or () if c is not None)
         if info.get("duplicates_constraint") or not columns_of_index or len(columns_of_index) != len(
             info.get("column_names") or ()
