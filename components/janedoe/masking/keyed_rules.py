@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
 from janedoe.masking.faker_pools import distinct_faker_pool, faker_pool, fit_pool_to
 from janedoe.masking.keyed_digest import Hmac, derived_key, digest_words, hex_strings, per_distinct
@@ -20,37 +21,63 @@ def pool_seed(secret: bytes, kind: str, locale: str) -> int:
 
 class UniqueAssignment:
     """Which pool entry each input (by its HMAC word) got, shared by every unique pseudonymize column of the process
-    with the same key, kind, locale and pool, so a key and the foreign keys referencing it map the same way."""
+    with the same key, kind, locale and pool, so a key and the foreign keys referencing it map the same way.
+
+    Inputs are assigned in order of first appearance: while the pool has free entries, a new input takes the first
+    free entry from its HMAC position on (linear probing: a Python step per input, at most the pool's size in a
+    whole run); once the pool is used up, every new input gets its first choice with the next numeric suffix
+    (vectorized). What was assigned is kept in sorted numpy arrays, looked up with searchsorted.
+    """
 
     def __init__(self, pool: pa.Array) -> None:
         self.pool = pool
-        self.assigned: dict[int, str] = {}
         self.taken = np.zeros(len(pool), dtype=bool)
         self.free = len(pool)
         self.overflow = 0
+        self.words = np.empty(0, dtype=np.uint64)  # sorted
+        self.slots = np.empty(0, dtype=np.int64)
+        self.suffixes = np.empty(0, dtype=np.int64)  # 0: none
         self.lock = threading.Lock()
 
-    def assign(self, words: np.ndarray) -> list[str]:
+    def assign(self, words: np.ndarray) -> pa.Array:
+        words = np.asarray(words, dtype=np.uint64)
         with self.lock:
-            return [self._assign(int(word)) for word in words]
+            self._assign_new(words)
+            at = np.searchsorted(self.words, words)
+            slots, suffixes = self.slots[at], self.suffixes[at]
+        chosen = self.pool.take(pa.array(slots))
+        if not suffixes.any():
+            return chosen
+        numbered = pc.binary_join_element_wise(chosen, pc.cast(pa.array(suffixes), pa.string()), " ")
+        return pc.if_else(pa.array(suffixes > 0), numbered, chosen)
 
-    def _assign(self, word: int) -> str:
-        choice = self.assigned.get(word)
-        if choice is None:
-            size = len(self.pool)
-            start = word % size
-            # Once the pool is used up every new input overflows: skip the scan for a free slot.
-            free = np.flatnonzero(~np.roll(self.taken, -start)[: size]) if self.free else ()
-            if len(free) == 0:
-                self.overflow += 1
-                choice = f"{self.pool[start].as_py()} {self.overflow + 1}"
-            else:
-                slot = (start + int(free[0])) % size
-                self.taken[slot] = True
-                self.free -= 1
-                choice = self.pool[slot].as_py()
-            self.assigned[word] = choice
-        return choice
+    def _assign_new(self, words: np.ndarray) -> None:
+        distinct, first = np.unique(words, return_index=True)
+        at = np.minimum(np.searchsorted(self.words, distinct), max(len(self.words) - 1, 0))
+        known = (self.words[at] == distinct) if len(self.words) else np.zeros(len(distinct), dtype=bool)
+        fresh = distinct[~known][np.argsort(first[~known], kind="stable")]  # in order of first appearance
+        if not len(fresh):
+            return
+        size = len(self.pool)
+        slots = (fresh % np.uint64(size)).astype(np.int64)
+        suffixes = np.zeros(len(fresh), dtype=np.int64)
+        probed = 0
+        while probed < len(fresh) and self.free:
+            start = int(slots[probed])
+            free = np.flatnonzero(~np.roll(self.taken, -start))
+            slot = (start + int(free[0])) % size
+            self.taken[slot] = True
+            self.free -= 1
+            slots[probed] = slot
+            probed += 1
+        overflowing = len(fresh) - probed
+        suffixes[probed:] = self.overflow + 2 + np.arange(overflowing)  # the first input past the pool gets " 2"
+        self.overflow += overflowing
+        words = np.concatenate([self.words, fresh])
+        order = np.argsort(words, kind="stable")
+        self.words = words[order]
+        self.slots = np.concatenate([self.slots, slots])[order]
+        self.suffixes = np.concatenate([self.suffixes, suffixes])[order]
 
 
 _UNIQUE_ASSIGNMENTS: dict[tuple, UniqueAssignment] = {}
@@ -92,7 +119,7 @@ class PseudonymizeMasker(ColumnMasker):
         words = digest_words(self.hmac.digests(distinct))
         if self.assignment is None:
             return self.pool.take(pa.array(words % np.uint64(len(self.pool))))
-        return pa.array(self.assignment.assign(words), pa.string())
+        return self.assignment.assign(words)
 
     def apply(self, values: pa.Array) -> pa.Array:
         return per_distinct(values, self._pick)
