@@ -52,8 +52,9 @@ async def dp_query(body: DpQuery, caller: Caller, svc: Svc):
     def answer_and_budget():
         # One thread-pool hop: lookup, spend-then-answer, the budget left, and the audit entry.
         record = svc.state.datasets.get(body.dataset_id)
-        answer = svc.privacy.query(record, caller, body.query, epsilon=body.epsilon, delta=body.delta, by=body.by)
-        budget = svc.privacy.ledger.budget(record.dataset_id, caller.name)
+        answer, budget = svc.privacy.query(
+            record, caller, body.query, epsilon=body.epsilon, delta=body.delta, by=body.by
+        )
         svc.state.audit.record(
             analyst=caller.name, role=caller.role, action="dp.query", dataset_id=record.dataset_id,
             detail=f"{body.query} epsilon={body.epsilon:g}" + (f" by={body.by}" if body.by else ""),

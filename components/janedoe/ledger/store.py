@@ -12,6 +12,7 @@ import fcntl
 import os
 import threading
 import time
+from types import SimpleNamespace
 
 from janedoe.dp_noise import PrivacyCost, budget_kind, charge_in_kind
 from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
@@ -84,6 +85,7 @@ def _charge_parameters(cost: PrivacyCost) -> dict:
 # The budget check of charge_in_kind + the old SELECT ... FOR UPDATE, as one UPDATE's SET and WHERE (same float sums).
 _CHARGED = "CASE WHEN kind = 'zcdp' THEN :rho_amount ELSE :epsilon_amount END"
 _CHARGED_DELTA = "CASE WHEN kind = 'zcdp' THEN 0.0 ELSE :delta_amount END"
+_BUDGET_AFTER = "kind, total, spent, total_delta, spent_delta"  # the row as this charge left it
 _CHARGE = f"""
     UPDATE janedoe_dp_budgets
     SET spent = spent + {_CHARGED}, spent_delta = spent_delta + {_CHARGED_DELTA}, updated_at = :at
@@ -91,7 +93,7 @@ _CHARGE = f"""
       AND (CASE kind WHEN 'zcdp' THEN :zcdp_ok WHEN 'approx' THEN :approx_ok WHEN 'pure' THEN :pure_ok ELSE 0 END) = 1
       AND spent + {_CHARGED} <= total * :factor
       AND spent_delta + {_CHARGED_DELTA} <= total_delta * :factor
-    RETURNING {_CHARGED} AS charged, {_CHARGED_DELTA} AS charged_delta
+    RETURNING {_CHARGED} AS charged, {_CHARGED_DELTA} AS charged_delta, {_BUDGET_AFTER}
 """
 _RECORD_COLUMNS = "dataset, analyst, at, query, mechanism, epsilon, delta, rho, charged, charged_delta"
 _PG_SPEND = text(
@@ -101,9 +103,9 @@ _PG_SPEND = text(
         INSERT INTO janedoe_dp_spends ({_RECORD_COLUMNS})
         SELECT :dataset, :analyst, :at, :query, :mechanism, :epsilon, :delta, :rho, charged, charged_delta
         FROM charged
-        RETURNING id, charged, charged_delta
+        RETURNING id
     )
-    SELECT id, charged, charged_delta FROM recorded
+    SELECT recorded.id, charged.* FROM recorded, charged
     """
 ).bindparams(
     bindparam("epsilon", type_=Float), bindparam("rho", type_=Float), bindparam("delta", type_=Float),
@@ -278,7 +280,13 @@ class Ledger:
         return query.with_for_update() if self.dialect == "postgresql" else query
 
     def spend(self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str) -> Spend:
-        """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing.
+        """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing."""
+        return self.charge(dataset, analyst, cost, query=query, mechanism=mechanism)[0]
+
+    def charge(
+        self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str
+    ) -> tuple[Spend, Budget]:
+        """`spend`, also returning the budget as this very charge left it (no second read, no other spend between).
 
         The success path is one conditional UPDATE (the budget check is its WHERE clause, so the database re-checks
         it against the latest row under the row's write lock) plus the spend's INSERT: on PostgreSQL a single
@@ -301,19 +309,22 @@ class Ledger:
             at = _now()
             charged = self._try_charge({**values, **_charge_parameters(cost), "at": at, "factor": 1 + _SLACK})
             if charged is not None:
-                spend_id, amount, delta = charged
-                return Spend(id=spend_id, at=at, charged=amount, charged_delta=delta, **values)
+                spend = Spend(id=charged.id, at=at, charged=charged.charged, charged_delta=charged.charged_delta,
+                              **values)
+                after = Budget(dataset, analyst, charged.kind, charged.total, charged.spent, charged.total_delta,
+                               charged.spent_delta)
+                return spend, after
             self._refusal(dataset, analyst, cost)  # raises, unless the budget changed meanwhile and now fits
         raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
 
-    def _try_charge(self, parameters: dict) -> tuple[int, float, float] | None:
-        """(spend id, charged, charged delta), or None when the budget is missing, too small or of another kind."""
+    def _try_charge(self, parameters: dict):
+        """A row (id, charged, charged_delta and the budget after the charge), or None when the budget is missing,
+        too small or of another kind."""
         if self.dialect == "postgresql":
             for attempt in range(50):
                 try:
                     with self._autocommit.connect() as connection:
-                        row = connection.execute(_PG_SPEND, parameters).one_or_none()
-                    return None if row is None else (row.id, row.charged, row.charged_delta)
+                        return connection.execute(_PG_SPEND, parameters).one_or_none()
                 except (OperationalError, DBAPIError) as error:
                     if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
                         time.sleep(min(0.001 * 2**attempt, 0.2))
@@ -328,7 +339,7 @@ class Ledger:
             spend_id = connection.execute(
                 _SQLITE_RECORD, {**parameters, "charged": row.charged, "charged_delta": row.charged_delta}
             ).scalar_one()
-            return spend_id, row.charged, row.charged_delta
+            return SimpleNamespace(id=spend_id, **row._asdict())
 
         return self._transaction(work)
 

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,9 +25,13 @@ class DatasetRecord:
 
 
 class Datasets:
-    def __init__(self, engine: Engine, data_dir: str | None) -> None:
+    def __init__(self, engine: Engine, data_dir: str | None, cache_seconds: float = 2.0) -> None:
+        """Records read are kept `cache_seconds` (a record never changes; a dataset deleted by another process stays
+        readable here for at most that long), so a hot dataset costs no database read per request."""
         self._engine = engine
         self.data_dir = data_dir
+        self._cache_seconds = cache_seconds
+        self._recent: dict[str, tuple[float, DatasetRecord]] = {}
 
     def new_data_path(self, suffix: str = ".parquet") -> tuple[str, str]:
         """A fresh dataset id and the path its data file should be written to (inside the service's data dir)."""
@@ -50,11 +55,18 @@ class Datasets:
         return record
 
     def get(self, dataset_id: str) -> DatasetRecord:
+        recent = self._recent.get(dataset_id)
+        if recent is not None and recent[0] > time.monotonic():
+            return recent[1]
         with self._engine.connect() as conn:
             row = conn.execute(select(api_datasets).where(api_datasets.c.dataset_id == dataset_id)).mappings().first()
         if row is None:
             raise NotFoundError("no such dataset", where=f"datasets/{dataset_id}")
-        return _record(row)
+        record = _record(row)
+        if len(self._recent) > 10_000:
+            self._recent.clear()
+        self._recent[dataset_id] = (time.monotonic() + self._cache_seconds, record)
+        return record
 
     def source_of(self, dataset_id: str) -> str | None:
         """The registered source description (a redacted database URL), None for an uploaded file."""
@@ -70,7 +82,9 @@ class Datasets:
 
     def delete(self, dataset_id: str) -> None:
         """Forgets the dataset and removes its data file when the service owns it (never a file outside data_dir)."""
+        self._recent.pop(dataset_id, None)
         record = self.get(dataset_id)
+        self._recent.pop(dataset_id, None)
         with self._engine.begin() as conn:
             conn.execute(delete(api_datasets).where(api_datasets.c.dataset_id == dataset_id))
             conn.execute(delete(api_dataset_sources).where(api_dataset_sources.c.dataset_id == dataset_id))

@@ -43,19 +43,25 @@ class DatasetPrivacy:
     def query(
         self, record: DatasetRecord, principal: Principal, expression: str, *, epsilon: float, delta: float = 0.0,
         by: str | None = None,
-    ) -> dict:
-        """One private answer; the ledger is charged before any noise is drawn (a refusal charges nothing)."""
+    ) -> tuple[dict, Budget]:
+        """One private answer and the budget as its charge left it; the ledger is charged before any noise is drawn
+        (a refusal charges nothing)."""
         self.check_role(record, principal)
         if (record.dataset_id, principal.name) not in self._known_budgets:
             self.budget(record, principal.name)
             self._known_budgets.add((record.dataset_id, principal.name))
         table_policy = self.views.policy(record).tables[record.table_name]
 
+        after: list[Budget] = []
+
         def charge(cost, mechanism: str) -> None:
-            self.ledger.spend(record.dataset_id, principal.name, cost, query=expression, mechanism=mechanism)
+            _spend, budget = self.ledger.charge(
+                record.dataset_id, principal.name, cost, query=expression, mechanism=mechanism
+            )
+            after.append(budget)
 
         answer = run_query(
             self.views.raw_table(record), expression, epsilon=epsilon, delta=delta, section=table_policy.dp,
             columns_bounds=table_policy.columns, by=by, charge=charge,
         )
-        return answer.to_dict()
+        return answer.to_dict(), after[0]

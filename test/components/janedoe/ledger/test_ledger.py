@@ -209,3 +209,34 @@ def test_four_processes_never_overspend(ledger_url):
     with Ledger.open(ledger_url) as ledger:
         assert ledger.budget("d", "a").spent <= BUDGET * (1 + 1e-9)
         assert len(ledger.spends("d", "a")) == answered
+
+
+def test_charge_returns_the_budget_exactly_as_that_charge_left_it(ledger_url):
+    """Concurrent charges each see their own after-state: the spent amounts they report are all different, and
+    ordered by spend id they rise by exactly one cost each time, ending at what the ledger holds."""
+    with Ledger.open(ledger_url) as ledger:
+        ledger.set_budget("d", "a", epsilon=BUDGET)
+        spend, after = ledger.charge("d", "a", PrivacyCost(epsilon=COST), query="first", mechanism="laplace")
+        assert after == ledger.budget("d", "a") and after.spent == pytest.approx(COST) and spend.charged == COST
+        reports, lock = [], threading.Lock()
+
+        def worker():
+            for _ in range(3):
+                try:
+                    report = ledger.charge("d", "a", PrivacyCost(epsilon=COST), query="q", mechanism="laplace")
+                except BudgetExceededError:
+                    continue
+                with lock:
+                    reports.append(report)
+
+        threads = [threading.Thread(target=worker) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        reports.sort(key=lambda report: report[0].id)
+        spent = [after.spent for _, after in reports]
+        assert len(reports) == round(BUDGET / COST) - 1
+        assert all(b - a == pytest.approx(COST) for a, b in zip([COST, *spent], spent, strict=False))
+        assert spent[-1] == pytest.approx(ledger.budget("d", "a").spent)
+        assert {after.kind for _, after in reports} == {"pure"} and {after.total for _, after in reports} == {BUDGET}
