@@ -15,7 +15,7 @@ from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import read_policy_upload, saved_upload
 from janedoe.service_state import DatasetRecord, ingest_dataset
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -33,6 +33,9 @@ class DatasetOut(BaseModel):
     columns: list[ColumnOut]
     created_by: str
     created_at: datetime
+    source: str | None = Field(
+        default=None, description="where the data came from: the database URL (no password) of a SQL table, or null"
+    )
 
 
 class RowsOut(BaseModel):
@@ -45,11 +48,11 @@ class RowsOut(BaseModel):
     rows: list[dict[str, Any]]
 
 
-def _out(record: DatasetRecord) -> DatasetOut:
+def _out(record: DatasetRecord, source: str | None = None) -> DatasetOut:
     return DatasetOut(
         dataset_id=record.dataset_id, name=record.name, table=record.table_name, row_count=record.row_count,
         columns=[ColumnOut(**column) for column in record.columns], created_by=record.created_by,
-        created_at=record.created_at,
+        created_at=record.created_at, source=source,
     )
 
 
@@ -78,12 +81,13 @@ async def register_dataset(
 
 @router.get("", response_model=list[DatasetOut])
 def list_datasets(_caller: Caller, svc: Svc):
-    return [_out(record) for record in svc.state.datasets.list()]
+    sources = svc.state.datasets.sources()
+    return [_out(record, sources.get(record.dataset_id)) for record in svc.state.datasets.list()]
 
 
 @router.get("/{dataset_id}", response_model=DatasetOut)
 def describe_dataset(dataset_id: str, _caller: Caller, svc: Svc):
-    return _out(svc.state.datasets.get(dataset_id))
+    return _out(svc.state.datasets.get(dataset_id), svc.state.datasets.source_of(dataset_id))
 
 
 @router.delete("/{dataset_id}", status_code=204)

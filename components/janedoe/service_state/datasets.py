@@ -75,6 +75,11 @@ class Datasets:
                 select(api_dataset_sources.c.source).where(api_dataset_sources.c.dataset_id == dataset_id)
             ).scalar()
 
+    def sources(self) -> dict[str, str]:
+        """Every registered source description, by dataset id (datasets made from uploads have none)."""
+        with self._engine.connect() as conn:
+            return dict(conn.execute(select(api_dataset_sources.c.dataset_id, api_dataset_sources.c.source)).all())
+
     def list(self) -> list[DatasetRecord]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(api_datasets).order_by(api_datasets.c.created_at)).mappings().all()

@@ -55,9 +55,12 @@ def test_a_sqlite_table_registers_and_the_owner_reads_it_exactly(api, sqlite_dat
     assert sqlite_dataset["source"] == f"sqlite:///{sqlite_source} table customers"
     with api.client("owner") as client:
         described = client.get(f"/v1/datasets/{sqlite_dataset['dataset_id']}").json()
-        assert {key: described[key] for key in ("name", "row_count", "columns")} == {
-            key: sqlite_dataset[key] for key in ("name", "row_count", "columns")
+        assert {key: described[key] for key in ("name", "row_count", "columns", "source")} == {
+            key: sqlite_dataset[key] for key in ("name", "row_count", "columns", "source")
         }
+        listed = {item["dataset_id"]: item for item in client.get("/v1/datasets").json()}
+        assert listed[sqlite_dataset["dataset_id"]]["source"] == sqlite_dataset["source"]
+        assert all(item["source"] is None for key, item in listed.items() if item["name"] != "customers-sql")
         assert _all_rows(client, sqlite_dataset["dataset_id"]) == RAW  # the table's key order is the id order
 
 
