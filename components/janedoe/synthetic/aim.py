@@ -30,7 +30,7 @@ from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.domain import Domain, build_domain, decode, encode
 from janedoe.synthetic.junction_sampling import sample_model
 from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement, cells, estimate_model, model_bytes
-from janedoe.synthetic.mst import BatchSource, NoiseRecord, _reader, validate_budget
+from janedoe.synthetic.mst import BatchSource, NoiseRecord, batch_reader, validate_budget
 
 # The paper's default is 80 MB. With numpy belief propagation every mirror-descent step on an 80 MB model takes
 # seconds: at epsilon 10 on Adult the model grew past 20 MB and a fit took > 100 s; at 8 MB it takes ~25 CPU s
@@ -145,7 +145,7 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     validate_budget(epsilon, delta)
     if not (isinstance(max_model_mb, int | float) and max_model_mb > 0):
         raise JaneDoeInputError("the model size limit must be a positive number of megabytes", where="max_model_mb")
-    read = _reader(data)
+    read = batch_reader(data)
     schema = data.schema if isinstance(data, pa.Table) else schema
     if schema is None:
         raise TypeError("a batch source needs its schema")

@@ -154,7 +154,8 @@ def validate_budget(epsilon: float, delta: float) -> None:
 BatchSource = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]]
 
 
-def _reader(data: BatchSource) -> Callable[[], Iterable[pa.RecordBatch | pa.Table]]:
+def batch_reader(data: BatchSource) -> Callable[[], Iterable[pa.RecordBatch | pa.Table]]:
+    """A table, or a callable giving batches, as a callable that can be read again (MST and AIM read twice)."""
     if isinstance(data, pa.Table):
         return lambda: data.to_batches(max_chunksize=1 << 18)
     if callable(data):
@@ -199,7 +200,7 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     batches each time it is called, with `schema` given: the data is read twice, holding only marginal counts.
     """
     validate_budget(epsilon, delta)
-    read = _reader(data)
+    read = batch_reader(data)
     schema = data.schema if isinstance(data, pa.Table) else schema
     if schema is None:
         raise TypeError("a batch source needs its schema")
