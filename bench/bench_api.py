@@ -418,7 +418,7 @@ def write_results(header, started, args, workers, seconds, results, mask, wrk) -
         f"{started:%Y-%m-%d %H:%M} UTC. Machine: {header}.",
         f"Server: `janedoe-api serve --workers {workers}` (uvicorn with uvloop and httptools when installed). "
         f"Load generator: {generator}, 32 concurrent keep-alive connections (masked rows also at 8 and 16: fewer "
-        "requests in flight, shorter queues, lower tail latency), {seconds:g} s per scenario after a 2 s "
+        f"requests in flight, shorter queues, lower tail latency), {seconds:g} s per scenario after a 2 s "
         "warm-up, on the same 2 cores as the server. No peer HTTP anonymization service installs here; the peer "
         "floor is this server's own `/v1/health` (FastAPI + uvicorn, no key check, no database), measured in the same "
         "run. `server CPU ms/req` is the server processes' CPU time divided by requests (from /proc): 2 idle cores "
