@@ -10,7 +10,7 @@ from janedoe.errors import JaneDoeInputError
 from janedoe.masking.secret import require_secret
 from janedoe.masking.table_masker import build_table_masker
 from janedoe.policy import Policy
-from janedoe.tabular import AtomicTableWriter, iter_batches, read_schema, table_format
+from janedoe.tabular import AtomicTableWriter, WriteBehind, iter_batches, read_ahead, read_schema, table_format
 
 Progress = Callable[[int, int | None], None]
 
@@ -65,9 +65,10 @@ def mask_file(
     total = _known_row_count(input_path)
     report = MaskReport(table_name, str(input_path), str(output_path), rules=dict(masker.rule_names))
     started = time.perf_counter()
-    with AtomicTableWriter(output_path, masker.output_schema) as writer:
-        for batch in iter_batches(input_path, batch_size=batch_size):
-            writer.write_batch(masker.mask_batch(batch))
+    # The next batch is parsed and the last one encoded in background threads while this one is masked.
+    with AtomicTableWriter(output_path, masker.output_schema) as writer, WriteBehind(writer.write_batch) as output:
+        for batch in read_ahead(iter_batches(input_path, batch_size=batch_size)):
+            output.put(masker.mask_batch(batch))
             report.rows += batch.num_rows
             report.batches += 1
             if progress is not None:

@@ -4,6 +4,7 @@ Outputs are written atomically; malformed input is a JaneDoeInputError naming th
 """
 
 from janedoe.tabular.formats import table_format
+from janedoe.tabular.pipelining import WriteBehind, read_ahead
 from janedoe.tabular.reading import iter_batches, read_schema, read_table
 from janedoe.tabular.text_writing import write_text_atomic
 from janedoe.tabular.writing import AtomicTableWriter, write_table_atomic
@@ -16,4 +17,6 @@ __all__ = [
     "write_table_atomic",
     "write_text_atomic",
     "table_format",
+    "read_ahead",
+    "WriteBehind",
 ]
