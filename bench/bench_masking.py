@@ -238,9 +238,11 @@ def faker_per_row(rows: int) -> dict:
 
 NOTES = (
     "Notes: hash and pseudonymize of all-distinct values are bound by one CPython hashlib HMAC per distinct value "
-    "(about 1.2 us on a quiet core, so about 0.8M values/s at best: the 1M values/s hash target is not met); a "
-    "numpy SHA-256 was tried and was slower. Repeated values are keyed once per batch (dictionary encoding). "
-    "Under load the end-to-end ratio moved between 2.0x and 2.6x across runs in the same hour."
+    "(inner and outer pad states precomputed, about 0.9 us each on a quiet core; the hex text is made with bytes.hex "
+    "in one call per batch); a numpy SHA-256 was tried and was slower. Repeated values are keyed once per batch "
+    "(dictionary encoding). End to end, the next batch is parsed and the previous one encoded to Parquet in "
+    "background threads while a batch is masked (Arrow releases the GIL), so on 2 cores most of the masking hides "
+    "behind the I/O. Timings move by up to 30% between runs on a shared machine; the ratio uses the same run's floor."
 )
 
 MEMORY_CHILD = """
@@ -271,9 +273,9 @@ def write_results(args, e2e, rules, faker, memory, seconds) -> None:
         f"Command: {command}  ",
         f"Machine: {machine()}  ",
         f"Date: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, whole run {seconds:.0f} s  ",
-        "The machine was shared with other engineers' jobs during this run: numbers are noisy (best of 2 where "
-        "timed twice). No peer masking library is run: the peers are pyarrow alone (the I/O floor) and Faker "
-        "called per row, both in this venv.",
+        f"1-minute load average {os.getloadavg()[0]:.1f} when the results were written (the machine may be shared): "
+        "best of 2 where timed twice. No peer masking library is run: the peers are pyarrow alone (the I/O floor) "
+        "and Faker called per row, both in this venv.",
         "",
         f"### End to end: CSV ({e2e['size'] / 2**20:.0f} MiB, {rows:,} rows x 10 columns) to Parquet, mixed policy",
         "",
