@@ -46,13 +46,52 @@ STEPS = [
       "--policy", PRIVACY_POLICY, "--target", "salary-class"]),
     ("the privacy budget spent so far",
      ["dp", "budget", "--ledger", "demo-output/ledger.db"]),
+    ("scan a small shop database (SQLite): a starting policy",
+     ["db", "scan", "sqlite:///demo-output/shop.db", "--out", "demo-output/shop.policy-draft.yaml"]),
+    ("masked copy of the shop database, foreign keys intact",
+     ["db", "copy", "--policy", "data/demo/shop_policy.yaml", "--from", "sqlite:///demo-output/shop.db",
+      "--to", "sqlite:///demo-output/shop.masked.db"]),
 ]
+
+
+def build_shop_database(path: Path) -> None:
+    """A small SQLite shop for the database steps: the demo customers and orders that reference them."""
+    import csv
+    import random
+    import sqlite3
+
+    rng = random.Random(7)
+    with open(ROOT / "data" / "demo" / "customers.csv", newline="", encoding="utf-8") as source:
+        by_email = {}
+        for r in csv.DictReader(source):  # emails are UNIQUE in the shop: the first customer with one keeps it
+            by_email.setdefault(r["email"], (int(r["id"]), r["name"], r["email"], r["phone"], r["city"],
+                                             r["notes"] or None))
+    customers = list(by_email.values())
+    orders = []
+    for order_id in range(1, 3 * len(customers) + 1):
+        customer = customers[rng.randrange(len(customers))]
+        day = f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        note = f"Leave with neighbour; call {customer[3]}" if rng.random() < 0.2 else None
+        orders.append((order_id, customer[0], day, round(rng.uniform(5, 500), 2), note))
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.executescript("""
+            CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
+                                    phone TEXT, city TEXT, notes TEXT);
+            CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customers(id),
+                                 placed_at DATE NOT NULL, total NUMERIC(10, 2) NOT NULL, delivery_note TEXT);
+            CREATE INDEX orders_customer ON orders (customer_id);
+        """)
+        conn.executemany("INSERT INTO customers VALUES (?, ?, ?, ?, ?, ?)", customers)
+        conn.executemany("INSERT INTO orders VALUES (?, ?, ?, ?, ?)", orders)
+    conn.close()
 
 
 def main() -> int:
     console = Console()
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
+    build_shop_database(OUT / "shop.db")
     env = dict(os.environ)
     env.setdefault("JANEDOE_SECRET", secrets.token_hex(32))
     summary = Table(title="janedoe demo", show_lines=False)
