@@ -27,10 +27,11 @@ from janedoe.dp_noise import (
     rho_from_epsilon_delta,
 )
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.domain import Domain, build_domain, decode, encode
+from janedoe.synthetic.domain import Domain, build_domain, encode
 from janedoe.synthetic.junction_sampling import sample_model
 from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement, cells, estimate_model, model_bytes
 from janedoe.synthetic.mst import BatchSource, NoiseRecord, batch_reader, validate_budget
+from janedoe.synthetic.private_model import PrivateModel
 
 # The paper's default is 80 MB. With numpy belief propagation every mirror-descent step on an 80 MB model takes
 # seconds: at epsilon 10 on Adult the model grew past 20 MB and a fit took > 100 s; at 8 MB it takes ~25 CPU s
@@ -43,7 +44,7 @@ _FULL_SCHEDULE_CELLS = 2**16
 
 
 @dataclass(frozen=True)
-class AimModel:
+class AimModel(PrivateModel):
     """A fitted AIM model: only differentially private quantities (never a row of the input)."""
 
     domain: Domain
@@ -56,20 +57,11 @@ class AimModel:
     noise: tuple[NoiseRecord, ...]
 
     @property
-    def rho_spent(self) -> float:
-        return float(sum(record.rho for record in self.noise))
-
-    @property
     def estimated_rows(self) -> int:
         return max(1, int(round(self.model.total)))
 
-    def sample(self, rows: int | None = None, rng: np.random.Generator | int | None = None) -> pa.Table:
-        """Synthetic rows with the input's schema (post-processing: costs no privacy)."""
-        rng = np.random.default_rng(rng)
-        rows = self.estimated_rows if rows is None else int(rows)
-        if rows < 0:
-            raise JaneDoeInputError("the number of rows must be non-negative", where="rows")
-        return decode(sample_model(self.model, rows, rng), self.domain, self.schema, rng)
+    def sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        return sample_model(self.model, rows, rng)
 
 
 def _dyadic_epsilon(epsilon: float, largest_gap: float, sensitivity: int) -> Fraction:

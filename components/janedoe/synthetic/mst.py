@@ -22,7 +22,8 @@ from janedoe.dp_noise import (
     rho_from_epsilon_delta,
 )
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.domain import Domain, build_domain, decode, encode
+from janedoe.synthetic.domain import Domain, build_domain, encode
+from janedoe.synthetic.private_model import PrivateModel
 from janedoe.synthetic.sampling import sample_tree
 from janedoe.synthetic.tree_model import Measurement, TreeModel, estimate_tree_model
 
@@ -57,7 +58,7 @@ class Compression:
 
 
 @dataclass(frozen=True)
-class FittedModel:
+class FittedModel(PrivateModel):
     """A fitted MST model: everything in it is differentially private (it never holds a row of the input)."""
 
     domain: Domain
@@ -71,24 +72,15 @@ class FittedModel:
     noise: tuple[NoiseRecord, ...]
 
     @property
-    def rho_spent(self) -> float:
-        return float(sum(record.rho for record in self.noise))
-
-    @property
     def estimated_rows(self) -> int:
         return max(1, int(round(self.tree.total)))
 
-    def sample(self, rows: int | None = None, rng: np.random.Generator | int | None = None) -> pa.Table:
-        """Synthetic rows with the input's schema (post-processing: costs no privacy)."""
-        rng = np.random.default_rng(rng)
-        rows = self.estimated_rows if rows is None else int(rows)
-        if rows < 0:
-            raise JaneDoeInputError("the number of rows must be non-negative", where="rows")
+    def sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
         compressed = sample_tree(self.tree, rows, rng)
         codes = np.empty_like(compressed)
         for position, compression in enumerate(self.compressions):
             codes[:, position] = _expand(compressed[:, position], compression, rng)
-        return decode(codes, self.domain, self.schema, rng)
+        return codes
 
 
 def _expand(compressed: np.ndarray, compression: Compression, rng: np.random.Generator) -> np.ndarray:
