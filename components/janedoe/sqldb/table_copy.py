@@ -1,6 +1,6 @@
 """Copying tables: one table's batches through the masking engine into the target, and several tables at once.
 
-Within a table, one batch is written (in its own thread: the drivers release the GIL while the server works) while
+Within a table, one batch is written (tabular.WriteBehind: the drivers release the GIL while the server works) while
 the next is read and masked; at most two batches per table are in memory, and batches commit in order. Between
 tables, PostgreSQL to PostgreSQL, `lanes` tables are copied at once, each lane with its own connections reading the
 same exported snapshot, so the servers' and the masking engine's work spreads over the cores.
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from janedoe.sqldb.copy_plan import CopyPlan
 from janedoe.sqldb.subset import keep_filter
+from janedoe.tabular import WriteBehind
 
 Progress = Callable[[str, int, int], None]
 
@@ -63,8 +64,7 @@ class TableCopy:
                     batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
                 if batch.num_rows:
                     masker.mask_batch(batch)
-        pending = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="janedoe-writer") as background:
+        with WriteBehind(lambda item: writer.write_batch(name, *item)) as output:
             after = last_key if table.primary_key else None
             for batch in reader.read_batches(table, batch_size=self.batch_size, after_key=after):
                 if self.stop.is_set():
@@ -75,12 +75,8 @@ class TableCopy:
                     batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
                 masked = masker.mask_batch(batch) if batch.num_rows else batch.slice(0, 0)
                 rows_done += batch.num_rows
-                if pending is not None:
-                    pending.result()
-                pending = background.submit(writer.write_batch, name, masked, rows_done, last_key)
+                output.put((masked, rows_done, last_key))
                 self.report(name, rows_done)
-            if pending is not None:
-                pending.result()
         writer.mark_finished(name)
         return rows_done
 
