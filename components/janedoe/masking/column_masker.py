@@ -5,31 +5,53 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
+from janedoe.masking.keyed_digest import derived_key
+from janedoe.masking.keyed_draws import Draws, FreshDraws, KeyedDraws
 
 
 @dataclass
 class BuildContext:
-    """What a rule needs to be built: where it sits in the policy (for errors), the secret, the run's randomness."""
+    """What a rule needs to be built: where it sits in the policy (for errors), the secret, the run's seed."""
 
     where: str
     secret: bytes | None
-    seed: np.random.SeedSequence
+    seed: int | None
     column_type: pa.DataType
+    table: str = ""
+    column: str = ""
 
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(self.seed)
+    def draws(self, rule) -> Draws:
+        """The rule's randomness: keyed by the secret (and the seed), or fresh when the rule says `fresh: true`."""
+        if rule.fresh and self.seed is None:
+            return FreshDraws(np.random.default_rng())  # the OS's entropy: another draw every run
+        if not self.secret:
+            needs = "a seed for a fresh rule" if rule.fresh else "a random rule's keyed draws"
+            raise self.error(f"{needs} needs the secret (a seed alone can be guessed)")
+        purpose = f"draws\0{self.table}\0{self.column}\0{rule.model_dump_json()}\0{self.seed}"
+        key = derived_key(self.secret, purpose)
+        if rule.fresh:
+            return FreshDraws(np.random.default_rng(int.from_bytes(key, "big")))
+        return KeyedDraws(key)
 
     def error(self, message: str) -> JaneDoeInputError:
         return JaneDoeInputError(message, where=self.where)
 
 
 class ColumnMasker:
-    """Masks one column batch by batch; `output_type` is known before any data is read."""
+    """Masks one column batch by batch; `output_type` is known before any data is read.
+
+    A masker whose draws follow another column's values (a rule's `row_key`) names it in `identity_column`; the table
+    masker then calls `apply_rows` with that column's values of the same rows.
+    """
 
     output_type: pa.DataType
+    identity_column: str | None = None
 
     def apply(self, values: pa.Array) -> pa.Array:
         raise NotImplementedError
+
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        return self.apply(values)
 
 
 def is_text(kind: pa.DataType) -> bool:

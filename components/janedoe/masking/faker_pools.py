@@ -232,3 +232,19 @@ def fit_pool_to(pool: pa.Array, input_type: pa.DataType) -> pa.Array:
         return pc.cast(pool, input_type, safe=True)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return pool
+
+
+def picks_unlike_originals(pool: pa.Array, picks: np.ndarray, originals: pa.Array) -> np.ndarray:
+    """`picks` with every pick whose pool value equals the row's own original moved on to the next pool entry that
+    differs, so a masked value is never the value it replaces (a pool of one repeated value cannot help that)."""
+    pool_text = pc.cast(pool, pa.string()) if not pa.types.is_string(pool.type) else pool
+    original_text = pc.cast(originals, pa.string()) if not pa.types.is_string(originals.type) else originals
+    picks = np.asarray(picks, dtype=np.int64).copy()
+    rows = np.arange(len(picks))
+    for _ in range(len(pool)):
+        same = pc.equal(pool_text.take(pa.array(picks[rows])), original_text.take(pa.array(rows)))
+        rows = rows[same.fill_null(False).to_numpy(zero_copy_only=False)]
+        if not len(rows):
+            break
+        picks[rows] = (picks[rows] + 1) % len(pool)
+    return picks

@@ -28,6 +28,7 @@ class NumberRangeMasker(ColumnMasker):
             return labels.take(low.indices)
         x = pc.cast(values, pa.float64())
         low = pc.multiply(pc.floor(pc.divide(x, float(self.step))), float(self.step))
+        low = pc.if_else(pc.less(x, low), pc.subtract(low, float(self.step)), low)  # x / step underflowed to -0.0
         high = pc.add(low, float(self.step))
         return pc.binary_join_element_wise("[", pc.cast(low, pa.string()), ", ", pc.cast(high, pa.string()), ")", "")
 

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
-from janedoe.masking.faker_pools import distinct_faker_pool, faker_pool, fit_pool_to
+from janedoe.masking.faker_pools import distinct_faker_pool, faker_pool, fit_pool_to, picks_unlike_originals
 from janedoe.masking.keyed_digest import Hmac, derived_key, digest_words, hex_strings, per_distinct
 from janedoe.policy import HashRule, PseudonymizeRule
 
@@ -31,6 +31,7 @@ class UniqueAssignment:
 
     def __init__(self, pool: pa.Array) -> None:
         self.pool = pool
+        self.pool_texts = pool.to_pylist()
         self.taken = np.zeros(len(pool), dtype=bool)
         self.free = len(pool)
         self.overflow = 0
@@ -39,10 +40,11 @@ class UniqueAssignment:
         self.suffixes = np.empty(0, dtype=np.int64)  # 0: none
         self.lock = threading.Lock()
 
-    def assign(self, words: np.ndarray) -> pa.Array:
+    def assign(self, words: np.ndarray, texts: pa.Array) -> pa.Array:
+        """The pseudonyms of inputs with these HMAC words and these texts (an input never gets its own text)."""
         words = np.asarray(words, dtype=np.uint64)
         with self.lock:
-            self._assign_new(words)
+            self._assign_new(words, texts)
             at = np.searchsorted(self.words, words)
             slots, suffixes = self.slots[at], self.suffixes[at]
         chosen = self.pool.take(pa.array(slots))
@@ -51,27 +53,39 @@ class UniqueAssignment:
         numbered = pc.binary_join_element_wise(chosen, pc.cast(pa.array(suffixes), pa.string()), " ")
         return pc.if_else(pa.array(suffixes > 0), numbered, chosen)
 
-    def _assign_new(self, words: np.ndarray) -> None:
+    def _assign_new(self, words: np.ndarray, texts: pa.Array) -> None:
         distinct, first = np.unique(words, return_index=True)
         at = np.minimum(np.searchsorted(self.words, distinct), max(len(self.words) - 1, 0))
         known = (self.words[at] == distinct) if len(self.words) else np.zeros(len(distinct), dtype=bool)
-        fresh = distinct[~known][np.argsort(first[~known], kind="stable")]  # in order of first appearance
+        order = np.argsort(first[~known], kind="stable")  # in order of first appearance
+        fresh = distinct[~known][order]
         if not len(fresh):
             return
+        fresh_texts = texts.take(pa.array(first[~known][order]))
         size = len(self.pool)
         slots = (fresh % np.uint64(size)).astype(np.int64)
         suffixes = np.zeros(len(fresh), dtype=np.int64)
         probed = 0
         while probed < len(fresh) and self.free:
             start = int(slots[probed])
-            free = np.flatnonzero(~np.roll(self.taken, -start))
-            slot = (start + int(free[0])) % size
+            free = (start + np.flatnonzero(~np.roll(self.taken, -start))) % size
+            slot = int(free[0])
+            if self.pool_texts[slot] == fresh_texts[probed].as_py():  # never an input's own value
+                if len(free) == 1:
+                    break
+                slot = int(free[1])
             self.taken[slot] = True
             self.free -= 1
             slots[probed] = slot
             probed += 1
         overflowing = len(fresh) - probed
         suffixes[probed:] = self.overflow + 2 + np.arange(overflowing)  # the first input past the pool gets " 2"
+        if overflowing:  # "name N" equal to the input itself: the next entry's name with the same N instead
+            numbered = pc.binary_join_element_wise(
+                self.pool.take(pa.array(slots[probed:])), pc.cast(pa.array(suffixes[probed:]), pa.string()), " "
+            )
+            same = pc.equal(numbered, fresh_texts.slice(probed)).fill_null(False).to_numpy(zero_copy_only=False)
+            slots[probed:][same] = (slots[probed:][same] + 1) % size
         self.overflow += overflowing
         words = np.concatenate([self.words, fresh])
         order = np.argsort(words, kind="stable")
@@ -118,8 +132,9 @@ class PseudonymizeMasker(ColumnMasker):
     def _pick(self, distinct: pa.Array) -> pa.Array:
         words = digest_words(self.hmac.digests(distinct))
         if self.assignment is None:
-            return self.pool.take(pa.array(words % np.uint64(len(self.pool))))
-        return self.assignment.assign(words)
+            picks = (words % np.uint64(len(self.pool))).astype(np.int64)
+            return self.pool.take(pa.array(picks_unlike_originals(self.pool, picks, distinct)))
+        return self.assignment.assign(words, distinct)
 
     def apply(self, values: pa.Array) -> pa.Array:
         return per_distinct(values, self._pick)

@@ -42,10 +42,13 @@ def mask_file(
     table: str | None = None,
     batch_size: int = 65536,
     seed: int | None = None,
+    secret: bytes | None = None,
     progress: Progress | None = None,
 ) -> MaskReport:
     """Mask INPUT into OUTPUT per the policy; on any failure OUTPUT does not exist and INPUT is untouched.
 
+    `secret`, when given, is the key and the environment is never read: a service masking a caller's file with a
+    caller's policy passes the caller's key (or a random one), so an uploaded policy never reaches a server secret.
     `progress(rows_done, rows_total_or_None)` is called after each batch.
     """
     input_path, output_path = Path(input_path), Path(output_path)
@@ -59,7 +62,8 @@ def mask_file(
             f"table {table_name!r} is not in the policy (its tables: {known}); name one with --table",
             where=str(input_path),
         )
-    secret = require_secret(policy, table_name)
+    if secret is None:
+        secret = require_secret(policy, table_name)
     schema = read_schema(input_path)
     masker = build_table_masker(policy, table_name, schema, secret=secret, seed=seed)
     total = _known_row_count(input_path)

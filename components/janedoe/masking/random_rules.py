@@ -1,7 +1,8 @@
 """Rules that draw randomness: noise, random_int, random_date, random_in, shuffle, fake.
 
-Every column gets its own numpy generator from the run's seed sequence, so a fixed --seed reproduces a run and
-columns do not share random streams. Nulls stay null.
+Every draw comes from the rule's `Draws` (keyed_draws): by default a keyed function of the row's identity (the
+`row_key` column's value, else the value itself), so a row gets the same masked value in every run, copy and export;
+`fresh: true` draws anew each run. Nulls stay null.
 """
 
 import datetime as dt
@@ -10,7 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_number, is_text, null_mask
-from janedoe.masking.faker_pools import fit_pool_to, public_faker_pool
+from janedoe.masking.faker_pools import fit_pool_to, picks_unlike_originals, public_faker_pool
+from janedoe.masking.keyed_draws import integers_between, unit_floats
 from janedoe.policy import FakeRule, NoiseRule, RandomDateRule, RandomInRule, RandomIntRule, ShuffleRule
 
 _TICKS_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
@@ -20,20 +22,32 @@ def _with_nulls(result: np.ndarray, nulls: np.ndarray, kind: pa.DataType) -> pa.
     return pa.array(result, type=kind, mask=nulls if nulls.any() else None)
 
 
-class NumberNoiseMasker(ColumnMasker):
+class DrawingMasker(ColumnMasker):
+    """A masker whose randomness comes from per-row draws; `apply` takes the values as their own identity."""
+
+    def __init__(self, rule, context: BuildContext) -> None:
+        self.draws = context.draws(rule)
+        self.identity_column = rule.row_key
+
+    def apply(self, values: pa.Array) -> pa.Array:
+        return self.apply_rows(values, values)
+
+
+class NumberNoiseMasker(DrawingMasker):
     """value * (1 + u), u uniform in [-ratio, ratio] (PostgreSQL Anonymizer's noise); integers stay integers and
     within the ratio after rounding."""
 
     def __init__(self, rule: NoiseRule, context: BuildContext) -> None:
+        super().__init__(rule, context)
         self.ratio = rule.ratio
-        self.rng = context.rng()
         self.output_type = context.column_type
 
-    def apply(self, values: pa.Array) -> pa.Array:
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
         kind = self.output_type
         nulls = null_mask(values)
         x = pc.cast(values, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False)
-        noisy = x * (1.0 + self.rng.uniform(-self.ratio, self.ratio, len(x)))
+        u = unit_floats(self.draws.words(identity)[:, 0])
+        noisy = x * (1.0 + self.ratio * (2.0 * u - 1.0))
         if pa.types.is_integer(kind):
             spread = self.ratio * np.abs(x)
             info = np.iinfo(kind.to_pandas_dtype())
@@ -47,10 +61,11 @@ class NumberNoiseMasker(ColumnMasker):
         return _with_nulls(noisy.astype(kind.to_pandas_dtype()), nulls, kind)
 
 
-class DateNoiseMasker(ColumnMasker):
+class DateNoiseMasker(DrawingMasker):
     """Shift dates and timestamps by a uniform whole number of days (dates) or ticks (timestamps) in +- interval."""
 
     def __init__(self, rule: NoiseRule, context: BuildContext) -> None:
+        super().__init__(rule, context)
         seconds = rule.interval_seconds
         kind = context.column_type
         if pa.types.is_date(kind):
@@ -62,28 +77,27 @@ class DateNoiseMasker(ColumnMasker):
         else:
             self.storage = pa.int64()
             self.spread = int(seconds * _TICKS_PER_SECOND[kind.unit])
-        self.rng = context.rng()
         self.output_type = kind
 
-    def apply(self, values: pa.Array) -> pa.Array:
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
         nulls = null_mask(values)
         raw = values.cast(self.storage).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        shifted = raw + self.rng.integers(-self.spread, self.spread, len(raw), endpoint=True)
+        shifted = raw + integers_between(self.draws.words(identity)[:, 0], -self.spread, self.spread)
         return _with_nulls(shifted, nulls, self.storage).cast(self.output_type)
 
 
-class RandomIntMasker(ColumnMasker):
+class RandomIntMasker(DrawingMasker):
     """anon.random_int_between(min, max), inclusive."""
 
     def __init__(self, rule: RandomIntRule, context: BuildContext) -> None:
+        super().__init__(rule, context)
         self.low, self.high = rule.min, rule.max
-        self.rng = context.rng()
         kind = context.column_type
         fits = pa.types.is_integer(kind) and _fits(kind, self.low, self.high)
         self.output_type = kind if fits else pa.int64()
 
-    def apply(self, values: pa.Array) -> pa.Array:
-        drawn = self.rng.integers(self.low, self.high, len(values), endpoint=True)
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        drawn = integers_between(self.draws.words(identity)[:, 0], self.low, self.high)
         return _with_nulls(drawn.astype(self.output_type.to_pandas_dtype()), null_mask(values), self.output_type)
 
 
@@ -92,12 +106,12 @@ def _fits(kind: pa.DataType, low: int, high: int) -> bool:
     return info.min <= low and high <= info.max
 
 
-class RandomDateMasker(ColumnMasker):
+class RandomDateMasker(DrawingMasker):
     """anon.random_date_between(min, max): dates for date (or text) columns, timestamps for timestamp columns."""
 
     def __init__(self, rule: RandomDateRule, context: BuildContext) -> None:
+        super().__init__(rule, context)
         kind = context.column_type
-        self.rng = context.rng()
         low, high = _as_datetime(rule.min), _as_datetime(rule.max)
         if pa.types.is_timestamp(kind):
             self.output_type = kind
@@ -112,8 +126,8 @@ class RandomDateMasker(ColumnMasker):
             self.high = (high.date() - dt.date(1970, 1, 1)).days
             self.storage = pa.int32()
 
-    def apply(self, values: pa.Array) -> pa.Array:
-        drawn = self.rng.integers(self.low, self.high, len(values), endpoint=True)
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        drawn = integers_between(self.draws.words(identity)[:, 0], self.low, self.high)
         return _with_nulls(drawn, null_mask(values), self.storage).cast(self.output_type)
 
 
@@ -123,10 +137,11 @@ def _as_datetime(value: dt.date) -> dt.datetime:
     return dt.datetime(value.year, value.month, value.day)
 
 
-class RandomInMasker(ColumnMasker):
+class RandomInMasker(DrawingMasker):
     """anon.random_in(values): one of the listed values, uniformly."""
 
     def __init__(self, rule: RandomInRule, context: BuildContext) -> None:
+        super().__init__(rule, context)
         try:
             choices = pa.array(rule.values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
@@ -135,10 +150,9 @@ class RandomInMasker(ColumnMasker):
             choices = pa.array([str(value) for value in rule.values], pa.string())
         self.choices = choices
         self.output_type = choices.type
-        self.rng = context.rng()
 
-    def apply(self, values: pa.Array) -> pa.Array:
-        picks = self.rng.integers(0, len(self.choices), len(values))
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        picks = integers_between(self.draws.words(identity)[:, 0], 0, len(self.choices) - 1)
         return _with_nulls_taken(self.choices, picks, null_mask(values))
 
 
@@ -146,8 +160,9 @@ def _with_nulls_taken(pool: pa.Array, picks: np.ndarray, nulls: np.ndarray) -> p
     return pool.take(pa.array(picks, mask=nulls if nulls.any() else None))
 
 
-class ShuffleMasker(ColumnMasker):
-    """Permute the non-null values among the non-null rows.
+class ShuffleMasker(DrawingMasker):
+    """Permute the non-null values among the non-null rows: the i-th value (in row order) goes to the row whose keyed
+    draw ranks i-th, so the permutation is the same on every run over the same rows and unpredictable without the key.
 
     The permutation is global within each batch; when streaming, values move only within their batch (a
     whole-column shuffle would need the whole column in memory). Use a batch size at least the file's length
@@ -155,27 +170,30 @@ class ShuffleMasker(ColumnMasker):
     """
 
     def __init__(self, rule: ShuffleRule, context: BuildContext) -> None:
-        self.rng = context.rng()
+        super().__init__(rule, context)
         self.output_type = context.column_type
 
-    def apply(self, values: pa.Array) -> pa.Array:
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
         valid = np.flatnonzero(~null_mask(values))
+        ranks = self.draws.words(identity.take(pa.array(valid)))[:, 0]
         order = np.arange(len(values))
-        order[valid] = self.rng.permutation(valid)
+        order[valid[np.argsort(ranks, kind="stable")]] = valid
         return values.take(pa.array(order))
 
 
-class FakeMasker(ColumnMasker):
-    """A random value from a pool of Faker values built for this run (seeded), drawn independently per row."""
+class FakeMasker(DrawingMasker):
+    """A value from a pool of Faker values, picked by the row's draw; never the row's own value (the next pool entry
+    that differs is taken instead)."""
 
     def __init__(self, rule: FakeRule, context: BuildContext) -> None:
-        pool = public_faker_pool(rule.kind, rule.locale, rule.pool_size, context.where)  # draws are random: any order
+        super().__init__(rule, context)
+        pool = public_faker_pool(rule.kind, rule.locale, rule.pool_size, context.where)  # the draws are secret
         self.pool = fit_pool_to(pool, context.column_type)
         self.output_type = self.pool.type
-        self.rng = context.rng()
 
-    def apply(self, values: pa.Array) -> pa.Array:
-        picks = self.rng.integers(0, len(self.pool), len(values))
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        picks = integers_between(self.draws.words(identity)[:, 0], 0, len(self.pool) - 1)
+        picks = picks_unlike_originals(self.pool, picks, values)
         return _with_nulls_taken(self.pool, picks, null_mask(values))
 
 

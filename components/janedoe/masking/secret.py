@@ -7,9 +7,24 @@ import os
 from pathlib import Path
 
 from janedoe.errors import JaneDoeInputError
-from janedoe.policy import HashRule, KeyedPermutationRule, MaskRule, Policy, PseudonymizeRule, parse_mask_rule
+from janedoe.policy import (
+    FakeRule,
+    HashRule,
+    KeyedPermutationRule,
+    MaskRule,
+    NoiseRule,
+    Policy,
+    PseudonymizeRule,
+    RandomDateRule,
+    RandomInRule,
+    RandomIntRule,
+    ShuffleRule,
+    parse_mask_rule,
+)
 
 KEYED_RULES = (PseudonymizeRule, HashRule, KeyedPermutationRule)
+DRAWN_RULES = (NoiseRule, RandomIntRule, RandomDateRule, RandomInRule, ShuffleRule, FakeRule)
+MIN_SECRET_BYTES = 16
 
 
 def load_secret(policy: Policy) -> bytes | None:
@@ -33,7 +48,19 @@ def load_secret(policy: Policy) -> bytes | None:
 
 
 def rule_needs_secret(rule: MaskRule) -> bool:
-    return isinstance(rule, KEYED_RULES)
+    """Keyed rules, and random rules unless they draw afresh (their draws are keyed by the secret)."""
+    return isinstance(rule, KEYED_RULES) or (isinstance(rule, DRAWN_RULES) and not rule.fresh)
+
+
+def check_secret_length(secret: bytes | None, policy: Policy) -> None:
+    """A short secret can be guessed, and with it every pseudonym, hash and draw: refuse it."""
+    if secret is not None and len(secret) < MIN_SECRET_BYTES:
+        env = policy.secret_env
+        raise JaneDoeInputError(
+            f"the secret is shorter than {MIN_SECRET_BYTES} bytes; use at least 32 random bytes "
+            f"(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')",
+            where=f"${env}",
+        )
 
 
 def policy_needs_secret(policy: Policy, table: str | None = None) -> bool:

@@ -4,9 +4,6 @@ Building the masker validates the whole table (unknown columns per `default`, ty
 missing secret, unknown Faker providers) before a single row is read.
 """
 
-import zlib
-
-import numpy as np
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
@@ -14,7 +11,7 @@ from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
 from janedoe.masking.keyed_rules import build_keyed_masker
 from janedoe.masking.random_rules import build_random_masker
-from janedoe.masking.secret import missing_secret_error, rule_needs_secret
+from janedoe.masking.secret import check_secret_length, missing_secret_error, rule_needs_secret
 from janedoe.masking.text_rules import build_text_masker
 from janedoe.masking.value_rules import NullMasker, build_value_masker
 from janedoe.policy import (
@@ -77,6 +74,8 @@ class TableMasker:
                 values = values.cast(field.type)
             if values.null_count == len(values):
                 masked = pa.nulls(len(values), out_field.type)
+            elif masker.identity_column is not None:
+                masked = masker.apply_rows(values, batch.column(masker.identity_column))
             else:
                 masked = masker.apply(values)
             if isinstance(masked, pa.ChunkedArray):
@@ -89,10 +88,6 @@ class TableMasker:
     def mask_table(self, table: pa.Table) -> pa.Table:
         batches = [self.mask_batch(batch) for batch in table.to_batches()]
         return pa.Table.from_batches(batches, schema=self.output_schema)
-
-
-def _column_seed(seed: np.random.SeedSequence, column: str) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seed.entropy, spawn_key=(zlib.crc32(column.encode("utf-8")),))
 
 
 def build_table_masker(
@@ -118,7 +113,7 @@ def build_table_masker(
         raise JaneDoeInputError(
             "column named by the policy is not in the input", where=f"tables.{table_name}.columns.{missing[0]}"
         )
-    run_seed = np.random.SeedSequence(seed)
+    check_secret_length(secret, policy)
     maskers: list[ColumnMasker] = []
     names: list[str] = []
     for field in schema:
@@ -132,12 +127,11 @@ def build_table_masker(
             rule = NullRule(mask="null") if policy.default == "null" else KeepRule()
         if rule_needs_secret(rule) and not secret:
             raise missing_secret_error(policy, where, rule.mask)
-        context = BuildContext(
-            where=where,
-            secret=secret,
-            seed=_column_seed(run_seed, field.name),
-            column_type=field.type,
-        )
+        row_key = getattr(rule, "row_key", None)
+        if row_key is not None and row_key not in schema.names:
+            raise JaneDoeInputError(f"row_key {row_key!r} is not a column of the input", where=f"{where}.row_key")
+        context = BuildContext(where=where, secret=secret, seed=seed, column_type=field.type, table=table_name,
+                               column=field.name)
         if pa.types.is_null(field.type):
             masker = NullMasker(field.type)  # a column with no values (e.g. a header-only file): nothing to mask
         else:

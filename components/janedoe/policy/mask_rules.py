@@ -17,6 +17,18 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _DrawnRule(_Rule):
+    """A rule that draws randomness. Draws are keyed: a pseudorandom function of the secret, the table, the column, the
+    rule and the row's identity (the `row_key` column's value, else the value itself), so repeating a run, a copy or
+    an export gives every row the same draw and averaging repeated outputs learns nothing beyond one output.
+    `fresh: true` draws anew on every run instead (PostgreSQL Anonymizer's behaviour): N outputs of one row then
+    average towards its original value, so use it only for outputs that are released once.
+    """
+
+    fresh: bool = False
+    row_key: str | None = Field(default=None, min_length=1)
+
+
 class PartialRule(_Rule):
     """anon.partial: keep `prefix` first and `suffix` last characters, put `padding` between."""
 
@@ -32,8 +44,8 @@ class PartialEmailRule(_Rule):
     mask: Literal["partial_email"]
 
 
-class FakeRule(_Rule):
-    """A random realistic value from a Faker provider, different every run."""
+class FakeRule(_DrawnRule):
+    """A realistic value from a Faker provider, drawn per row identity (never the row's own value)."""
 
     mask: Literal["fake"]
     kind: str = Field(min_length=1)
@@ -58,7 +70,7 @@ class HashRule(_Rule):
     algorithm: Literal["sha256", "sha512"] = "sha256"
 
 
-class NoiseRule(_Rule):
+class NoiseRule(_DrawnRule):
     """Numbers times (1 +- ratio); dates and times shifted by up to +- interval (e.g. '10 days')."""
 
     mask: Literal["noise"]
@@ -87,7 +99,7 @@ class NoiseRule(_Rule):
         return self
 
 
-class RandomIntRule(_Rule):
+class RandomIntRule(_DrawnRule):
     mask: Literal["random_int"]
     min: int
     max: int
@@ -99,7 +111,7 @@ class RandomIntRule(_Rule):
         return self
 
 
-class RandomDateRule(_Rule):
+class RandomDateRule(_DrawnRule):
     mask: Literal["random_date"]
     min: dt.datetime | dt.date
     max: dt.datetime | dt.date
@@ -111,7 +123,7 @@ class RandomDateRule(_Rule):
         return self
 
 
-class RandomInRule(_Rule):
+class RandomInRule(_DrawnRule):
     mask: Literal["random_in"]
     values: list[str | int | float | bool] = Field(min_length=1)
 
@@ -130,8 +142,8 @@ class GeneralizeRule(_Rule):
         return self
 
 
-class ShuffleRule(_Rule):
-    """Permute the column's values (within each streamed batch)."""
+class ShuffleRule(_DrawnRule):
+    """Permute the column's values (within each streamed batch), in an order keyed by the rows' identities."""
 
     mask: Literal["shuffle"]
 

@@ -28,9 +28,13 @@ MASK_RULE = TypeAdapter(MaskRule)
 
 
 def rule_input(value: Any) -> Any:
-    """A rule as written ('hash', {mask: hash}, {mask: null}) in the dict form the MaskRule union validates."""
-    if value is None:
-        return {"mask": "keep"}
+    """A rule as written ('hash', {mask: hash}, {mask: null}) in the dict form the MaskRule union validates.
+
+    A column written with no value (`notes:`, `notes: ~`, `notes: null`, `notes: {}`) gets the null rule: reading an
+    empty entry as `keep` would copy every original value while the policy looks as if it masks the column.
+    """
+    if value is None or value == {}:
+        return {"mask": "null"}
     if isinstance(value, str):
         return {"mask": value}
     if isinstance(value, dict) and "mask" in value and value["mask"] is None:
