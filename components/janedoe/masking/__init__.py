@@ -1,7 +1,9 @@
 """Masking tabular data per a policy, PostgreSQL Anonymizer style, vectorized over Arrow record batches.
 
 Deterministic rules (pseudonymize, hash, keyed_permutation, partial, generalize, constant, ...) give the same output
-whatever the batch boundaries; `shuffle` permutes within each batch when streaming.
+whatever the batch boundaries. Random rules (noise, random_*, fake, shuffle) draw from a keyed function of each row's
+identity, so every run, copy and export gives a row the same draw (`fresh: true` opts out); `shuffle` permutes within
+each batch when streaming.
 """
 
 from janedoe.masking.mask_file import MaskReport, mask_file

@@ -54,7 +54,8 @@ class KeyedDraws(Draws):
             kind = identity.type
         nulls = identity.is_null().to_numpy(zero_copy_only=False) if identity.null_count else None
         if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
-            values = pc.cast(identity, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False).view(np.uint64)
+            values = pc.cast(identity, pa.int64(), safe=False).fill_null(0).to_numpy(zero_copy_only=False)
+            values = values.view(np.uint64)
             code = _KIND_INTEGER
         elif pa.types.is_floating(kind):
             floats = pc.cast(identity, pa.float64()).fill_null(0.0).to_numpy(zero_copy_only=False) + 0.0  # -0.0 is 0.0

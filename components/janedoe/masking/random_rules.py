@@ -161,8 +161,10 @@ def _with_nulls_taken(pool: pa.Array, picks: np.ndarray, nulls: np.ndarray) -> p
 
 
 class ShuffleMasker(DrawingMasker):
-    """Permute the non-null values among the non-null rows: the i-th value (in row order) goes to the row whose keyed
-    draw ranks i-th, so the permutation is the same on every run over the same rows and unpredictable without the key.
+    """Permute the non-null values among the non-null rows: the i-th value (in row order) goes to the row whose draw
+    ranks i-th. A row's draw is keyed by its identity (its `row_key`, else its value and its position) and by a keyed
+    digest of the whole batch's identities, so the same rows get the same permutation on every run, and knowing the
+    originals of one batch tells nothing about the permutation of another.
 
     The permutation is global within each batch; when streaming, values move only within their batch (a
     whole-column shuffle would need the whole column in memory). Use a batch size at least the file's length
@@ -175,7 +177,11 @@ class ShuffleMasker(DrawingMasker):
 
     def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
         valid = np.flatnonzero(~null_mask(values))
-        ranks = self.draws.words(identity.take(pa.array(valid)))[:, 0]
+        words = self.draws.words(identity.take(pa.array(valid)))[:, 0]
+        mixed = words + np.uint64(int(words.sum(dtype=np.uint64)))
+        if self.identity_column is None:  # equal values are told apart by their position
+            mixed ^= valid.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        ranks = self.draws.words(pa.array(mixed, pa.uint64()))[:, 0]
         order = np.arange(len(values))
         order[valid[np.argsort(ranks, kind="stable")]] = valid
         return values.take(pa.array(order))

@@ -14,7 +14,7 @@ ADULT = ROOT / "data" / "adult" / "adult.csv"
 ADULT_POLICY = ROOT / "data" / "demo" / "adult_policy.yaml"
 
 
-def run(*args, secret: str | None = "cli test secret", cwd=None):
+def run(*args, secret: str | None = "cli test secret of 16+ bytes", cwd=None):
     env = {key: value for key, value in os.environ.items() if not key.startswith("JANEDOE_SECRET")}
     if secret is not None:
         env["JANEDOE_SECRET"] = secret
@@ -44,7 +44,7 @@ def test_mask_the_demo_customers(tmp_path):
 
 def test_mask_adult_with_explicit_table_and_jsonl(tmp_path):
     out = tmp_path / "adult.jsonl"
-    result = run("mask", "--policy", ADULT_POLICY, ADULT, out, "--table", "adult", secret=None)
+    result = run("mask", "--policy", ADULT_POLICY, ADULT, out, "--table", "adult")
     assert result.returncode == 0, result.stderr
     masked = read_table(out)
     assert masked.num_rows == read_table(ADULT).num_rows
@@ -55,8 +55,9 @@ def test_pseudonyms_match_another_run_with_the_same_secret(tmp_path, monkeypatch
     from janedoe.masking import mask_file
     from janedoe.policy import load_policy
 
-    assert run("mask", "-p", POLICY, CUSTOMERS, tmp_path / "cli.csv", secret="shared").returncode == 0
-    monkeypatch.setenv("JANEDOE_SECRET", "shared")
+    secret = "shared secret of 16+ bytes"
+    assert run("mask", "-p", POLICY, CUSTOMERS, tmp_path / "cli.csv", secret=secret).returncode == 0
+    monkeypatch.setenv("JANEDOE_SECRET", secret)
     mask_file(load_policy(POLICY), CUSTOMERS, tmp_path / "here.csv")
     cli, here = read_table(tmp_path / "cli.csv"), read_table(tmp_path / "here.csv")
     for column in ("id", "name", "email", "ssn", "ip_address"):
@@ -127,3 +128,19 @@ def test_usage_error_exits_2_without_output(tmp_path):
     result = run("mask", CUSTOMERS, out)
     assert result.returncode == 2 and "--policy" in result.stderr
     assert not out.exists()
+
+
+def test_repeated_runs_give_the_same_noise_so_averaging_them_gains_nothing(tmp_path):
+    outputs = []
+    for attempt in range(4):
+        out = tmp_path / f"run{attempt}.parquet"
+        assert run("mask", "--policy", ADULT_POLICY, ADULT, out, "--table", "adult").returncode == 0
+        outputs.append(read_table(out))
+    assert all(table.equals(outputs[0]) for table in outputs[1:])
+    assert outputs[0].column("native-country") != read_table(ADULT).column("native-country")
+
+
+def test_a_short_secret_is_refused_without_showing_it(tmp_path):
+    result = run("mask", "--policy", POLICY, CUSTOMERS, tmp_path / "out.csv", secret="hunter2")
+    assert_user_error(result, "shorter than 16 bytes", "JANEDOE_SECRET")
+    assert "hunter2" not in result.stderr and not (tmp_path / "out.csv").exists()

@@ -201,3 +201,13 @@ def test_a_name_is_never_masked_to_itself(rule):
     policy = policy_for({"id": "keep", "c": rule})
     out = build_table_masker(policy, "t", batch.schema, secret=SECRET).mask_batch(batch).column("c")
     assert not np.any(np.asarray(out.to_pylist(), dtype=object) == np.asarray(names.to_pylist(), dtype=object))
+
+
+def test_a_shuffle_of_few_distinct_values_still_moves_them_like_a_random_permutation():
+    values = pa.array(np.repeat(np.arange(4), 500))  # a country-like column: few values, long runs
+    out = mask_column(values, {"mask": "shuffle"}).to_numpy()
+    assert sorted(out) == sorted(values.to_numpy())
+    kept = int(np.sum(out == values.to_numpy()))
+    assert abs(kept - 500) < 5 * np.sqrt(2000 * 0.25 * 0.75)  # a random permutation keeps about a quarter in place
+    again = mask_column(values, {"mask": "shuffle"}).to_numpy()
+    assert np.array_equal(out, again)

@@ -145,6 +145,8 @@ def test_shorthand_forms():
     assert parse_mask_rule("hash") == HashRule(mask="hash")
     assert parse_mask_rule({"mask": None}) == NullRule(mask="null")
     text = ISSUE_POLICY.replace("city:   {mask: keep}", "city:")
+    assert parse_policy(text).tables["customers"].columns["city"].mask == NullRule(mask="null")  # never keep
+    text = ISSUE_POLICY.replace("city:   {mask: keep}", "city:   {role: quasi_identifier}")
     assert parse_policy(text).tables["customers"].columns["city"].mask == KeepRule()
 
 

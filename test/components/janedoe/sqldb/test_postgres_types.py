@@ -54,7 +54,7 @@ def test_masked_columns_of_these_types_load(postgres_url, second_postgres, monke
     _build(postgres_url)
     with psycopg.connect(second_postgres, autocommit=True) as conn:
         conn.execute("CREATE TYPE mood AS ENUM ('sad', 'happy')")
-    monkeypatch.setenv("TYPES_SECRET", "a test secret")
+    monkeypatch.setenv("TYPES_SECRET", "a test secret of 16+ bytes")
     policy = parse_policy(
         """
 version: 1
