@@ -106,9 +106,17 @@ def apply(
     table: Annotated[
         str | None, typer.Option("--table", "-t", help="Table of the policy to apply (default: INPUT's stem).")
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for random masking rules.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed for random masking rules and the output's row order; the order is reproducible only with the "
+            "policy's secret set (without it the order comes from the OS CSPRNG).",
+        ),
+    ] = None,
 ) -> None:
-    """Mask per the policy, then generalize the quasi-identifiers; writes OUTPUT and OUTPUT.report.json."""
+    """Mask per the policy, then generalize the quasi-identifiers; writes OUTPUT (rows shuffled) and
+    OUTPUT.report.json."""
     from janedoe.k_anonymity import anonymize_with_policy
     from janedoe.policy import load_policy
     from janedoe.tabular import read_table, write_table_atomic
@@ -127,6 +135,8 @@ def apply(
         output_path.unlink(missing_ok=True)
         raise
     report = result.report
+    if seed is not None and report["row_order"] != "keyed":
+        stderr.print("note: no secret is set, so --seed does not reproduce the row order (drawn at random)")
     stdout.print(
         f"wrote {report['records_out']:,} of {report['records_in']:,} rows to {output_path} "
         f"(k={report['achieved']['k']}, suppressed {report['utility']['suppressed_records']:,}, "

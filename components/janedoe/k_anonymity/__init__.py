@@ -2,7 +2,8 @@
 
 `measure` reports k, class sizes, l, t and re-identification risk of a table as it is; `anonymize` enforces the
 models by optimal global recoding over the hierarchies' lattice or by Mondrian partitioning, and returns the
-output table with a JSON-able report.
+output table, its rows shuffled so that they cannot be linked back to the input by position, with a JSON-able
+report.
 """
 
 from janedoe.k_anonymity.anonymize import AnonymizationConfig, AnonymizationResult, anonymize

@@ -1,4 +1,7 @@
-"""Enforce k-anonymity (optionally l-diversity / t-closeness) on an Arrow table: table in, table + report out."""
+"""Enforce k-anonymity (optionally l-diversity / t-closeness) on an Arrow table: table in, table + report out.
+
+The output rows come in a random order (row_order), so they cannot be linked back to the input by position.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
-from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive
+from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive, reference_distribution
 from janedoe.k_anonymity.encoding import (
     EncodedAttribute,
     encode_attribute,
@@ -20,6 +23,7 @@ from janedoe.k_anonymity.hierarchy import Hierarchy
 from janedoe.k_anonymity.lattice import NodeEvaluator, SearchResult, greedy_search, lattice_nodes, optimal_search
 from janedoe.k_anonymity.measurement import SensitiveCodes, measure, measure_classes
 from janedoe.k_anonymity.mondrian_recoding import mondrian_generalization
+from janedoe.k_anonymity.row_order import keyed_order_key, row_permutation
 from janedoe.k_anonymity.utility import utility_metrics
 
 METHODS = ("optimal", "heuristic", "mondrian")
@@ -45,6 +49,8 @@ class AnonymizationConfig:
 
 @dataclass
 class AnonymizationResult:
+    """`table` is shuffled; `generalization` describes the input records in input order and is never written out."""
+
     table: pa.Table
     report: dict
     generalization: Generalization
@@ -71,23 +77,30 @@ def _validate(table: pa.Table, config: AnonymizationConfig) -> None:
         raise JaneDoeInputError(f"the table has {table.num_rows} rows, fewer than k={config.k}")
 
 
-def _requirement(table: pa.Table, config: AnonymizationConfig) -> tuple[SensitiveRequirement, np.ndarray | None, int]:
-    if not config.sensitive or (config.l is None and config.t is None):
-        return SensitiveRequirement(), None, 0
-    name = config.sensitive[0]
-    if config.t_distance == "auto":
-        kind = table.column(name).type
-        ordered = pa.types.is_integer(kind) or pa.types.is_floating(kind)
-    else:
-        ordered = config.t_distance == "ordered"
+def _sensitive_codes(table: pa.Table, name: str, config: AnonymizationConfig) -> SensitiveCodes:
+    """A sensitive column encoded once, with the reference that t is both enforced and reported against."""
+    ordered = _ordered(table, name, config)
     codes, distinct = encode_sensitive(table, name, ordered=ordered)
-    requirement = SensitiveRequirement(l=config.l, l_variant=config.l_variant, c=config.c, t=config.t, ordered=ordered)
-    return requirement, codes, max(len(distinct), 1)
+    value_count = max(len(distinct), 1)
+    return SensitiveCodes(name, codes, value_count, ordered, reference_distribution(codes, value_count))
 
 
-def _check_whole_table(requirement: SensitiveRequirement, sensitive: np.ndarray, value_count: int) -> None:
+def _requirement(table: pa.Table, config: AnonymizationConfig) -> tuple[SensitiveRequirement, SensitiveCodes | None]:
+    if not config.sensitive or (config.l is None and config.t is None):
+        return SensitiveRequirement(), None
+    sensitive = _sensitive_codes(table, config.sensitive[0], config)
+    requirement = SensitiveRequirement(
+        l=config.l, l_variant=config.l_variant, c=config.c, t=config.t, ordered=sensitive.ordered
+    )
+    return requirement, sensitive
+
+
+def _check_whole_table(requirement: SensitiveRequirement, sensitive: SensitiveCodes) -> None:
     """Generalization cannot do better than one class holding every record."""
-    profile = class_sensitive(np.zeros(len(sensitive), dtype=np.int64), sensitive, None, 1, value_count)
+    codes = sensitive.codes
+    profile = class_sensitive(
+        np.zeros(len(codes), dtype=np.int64), codes, None, 1, sensitive.value_count, sensitive.reference
+    )
     if not requirement.class_passes(profile)[0]:
         raise JaneDoeInputError(
             "the sensitive column does not satisfy the requested l / t even over the whole table; "
@@ -100,8 +113,7 @@ def _lattice_generalization(
     levels: tuple[int, ...],
     k: int,
     requirement: SensitiveRequirement,
-    sensitive: np.ndarray | None,
-    value_count: int,
+    sensitive: SensitiveCodes | None,
 ) -> Generalization:
     generalized = []
     for attribute, level in zip(attributes, levels, strict=True):
@@ -119,7 +131,9 @@ def _lattice_generalization(
     class_ids, sizes = group_ids([item.value_ids for item in generalized], radices)
     failing = sizes < k
     if requirement.active and sensitive is not None:
-        profile = class_sensitive(class_ids, sensitive, None, len(sizes), value_count)
+        profile = class_sensitive(
+            class_ids, sensitive.codes, None, len(sizes), sensitive.value_count, sensitive.reference
+        )
         failing |= ~requirement.class_passes(profile)
     return Generalization(attributes=generalized, suppressed=failing[class_ids])
 
@@ -138,14 +152,22 @@ def _search_report(search: SearchResult, attributes: list[EncodedAttribute]) -> 
     }
 
 
-def anonymize(table: pa.Table, config: AnonymizationConfig) -> AnonymizationResult:
-    """Generalize (and suppress) the quasi-identifiers until every class satisfies the configured models."""
+def anonymize(
+    table: pa.Table, config: AnonymizationConfig, *, secret: bytes | None = None, seed: int | None = None
+) -> AnonymizationResult:
+    """Generalize (and suppress) the quasi-identifiers until every class satisfies the configured models.
+
+    The output rows are shuffled: from the OS CSPRNG, or, given both `seed` and `secret` (at least 16 bytes),
+    reproducibly for holders of the secret only. A seed without a secret does not reproduce the order.
+    """
     _validate(table, config)
     started = time.perf_counter()
-    requirement, sensitive_codes, value_count = _requirement(table, config)
+    requirement, sensitive = _requirement(table, config)
+    sensitive_codes = sensitive.codes if sensitive is not None else None
+    value_count = sensitive.value_count if sensitive is not None else 0
     max_suppressed = int(np.floor(config.max_suppression * table.num_rows + 1e-9))
     if requirement.active:
-        _check_whole_table(requirement, sensitive_codes, value_count)
+        _check_whole_table(requirement, sensitive)
     if config.method == "mondrian":
         generalization = mondrian_generalization(
             table, config.quasi_identifiers, config.hierarchies, config.k, requirement, sensitive_codes, value_count
@@ -164,13 +186,17 @@ def anonymize(table: pa.Table, config: AnonymizationConfig) -> AnonymizationResu
                 "no generalization satisfies the privacy models within the suppression limit "
                 "(even full generalization fails: check l / t against the sensitive column)"
             )
-        generalization = _lattice_generalization(
-            attributes, search.best.levels, config.k, requirement, sensitive_codes, value_count
-        )
+        generalization = _lattice_generalization(attributes, search.best.levels, config.k, requirement, sensitive)
         method_report = _search_report(search, attributes)
     output = generalization.apply(table)
+    key = None
+    if seed is not None and secret is not None:
+        order_parameters = {name: value for name, value in _parameters(config).items() if name != "hierarchies"}
+        key = keyed_order_key(secret, seed, output.num_rows, order_parameters)
+    output = output.take(pa.array(row_permutation(output.num_rows, key)))
     seconds = time.perf_counter() - started
-    report = _report(table, output, config, generalization, method_report, seconds)
+    report = _report(table, output, config, generalization, sensitive, method_report, seconds)
+    report["row_order"] = "keyed" if key is not None else "random"
     if config.method == "mondrian":
         report["search"]["partitions"] = report["utility"]["classes"]
     return AnonymizationResult(table=output, report=report, generalization=generalization)
@@ -192,6 +218,7 @@ def _report(
     output: pa.Table,
     config: AnonymizationConfig,
     generalization: Generalization,
+    enforced: SensitiveCodes | None,
     method_report: dict,
     seconds: float,
 ) -> dict:
@@ -206,8 +233,11 @@ def _report(
     if output.num_rows:
         sensitive = []
         for name in config.sensitive:
-            codes, distinct = encode_sensitive(source, name, ordered=name in ordered)
-            sensitive.append(SensitiveCodes(name, codes[kept], max(len(distinct), 1), name in ordered))
+            same = enforced is not None and enforced.name == name
+            whole = enforced if same else _sensitive_codes(source, name, config)
+            sensitive.append(
+                SensitiveCodes(name, whole.codes[kept], whole.value_count, whole.ordered, whole.reference)
+            )
         after = measure_classes(
             class_ids, sizes, config.quasi_identifiers, sensitive, config.k,
             recursive_c=config.c, risk_threshold=config.risk_threshold,
@@ -216,21 +246,10 @@ def _report(
     if after is not None and after.sensitive:
         first = after.sensitive[0]
         achieved.update({"distinct_l": first.distinct_l, "entropy_l": first.entropy_l,
-                         "recursive_c_l": {"c": first.recursive_c, "l": first.recursive_l}, "t": first.t})
+                         "recursive_c_l": {"c": first.recursive_c, "l": first.recursive_l}, "t": first.t,
+                         "t_reference": "input"})
     return {
-        "parameters": {
-            "quasi_identifiers": list(config.quasi_identifiers),
-            "sensitive": list(config.sensitive),
-            "k": config.k,
-            "l": config.l,
-            "l_variant": config.l_variant if config.l is not None else None,
-            "c": config.c if config.l_variant == "recursive" else None,
-            "t": config.t,
-            "max_suppression": config.max_suppression,
-            "method": config.method,
-            "metric": config.metric if config.method != "mondrian" else None,
-            "hierarchies": {name: h.source for name, h in config.hierarchies.items()},
-        },
+        "parameters": _parameters(config),
         "records_in": source.num_rows,
         "records_out": output.num_rows,
         "achieved": achieved,
@@ -242,11 +261,24 @@ def _report(
     }
 
 
+def _parameters(config: AnonymizationConfig) -> dict:
+    return {
+        "quasi_identifiers": list(config.quasi_identifiers),
+        "sensitive": list(config.sensitive),
+        "k": config.k,
+        "l": config.l,
+        "l_variant": config.l_variant if config.l is not None else None,
+        "c": config.c if config.l_variant == "recursive" else None,
+        "t": config.t,
+        "max_suppression": config.max_suppression,
+        "method": config.method,
+        "metric": config.metric if config.method != "mondrian" else None,
+        "hierarchies": {name: h.source for name, h in config.hierarchies.items()},
+    }
+
+
 def _ordered(table: pa.Table, name: str, config: AnonymizationConfig) -> bool:
     if config.t_distance != "auto":
         return config.t_distance == "ordered"
     kind = table.column(name).type
     return pa.types.is_integer(kind) or pa.types.is_floating(kind)
-
-
-

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from janedoe.errors import JaneDoeInputError
-from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive
+from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive, reference_distribution
 from janedoe.k_anonymity.encoding import EncodedAttribute, combine_keys
 
 METRICS = ("loss", "discernibility", "entropy")
@@ -89,8 +89,7 @@ class NodeEvaluator:
         self.sensitive_value_count = sensitive_value_count
         self.overall = None
         if uses_sensitive:
-            totals = np.bincount(sensitive_codes, minlength=sensitive_value_count)
-            self.overall = totals / totals.sum()
+            self.overall = reference_distribution(sensitive_codes, sensitive_value_count)
         self.tuples = len(first)
         # per attribute, per level: generalized label id of each distinct tuple, and its cost
         self.tuple_labels: list[list[np.ndarray]] = []

@@ -15,9 +15,8 @@ from janedoe.k_anonymity.criteria import (
     class_sensitive,
     distinct_l,
     entropy_l,
-    equal_distance,
-    ordered_distance,
     recursive_l,
+    t_distance,
 )
 from janedoe.k_anonymity.encoding import (
     column_as_text,
@@ -161,12 +160,14 @@ def measure(
 
 @dataclass(frozen=True)
 class SensitiveCodes:
-    """A sensitive column already encoded: code per record, number of values, whether the values are ordered."""
+    """A sensitive column already encoded: code per record, number of values, whether the values are ordered, and
+    the t-closeness reference (None: the distribution over these records)."""
 
     name: str
     codes: np.ndarray
     value_count: int
     ordered: bool
+    reference: np.ndarray | None = None
 
 
 def measure_classes(
@@ -186,8 +187,8 @@ def measure_classes(
     measured_sensitive = []
     for item in sensitive:
         name, codes, ordered = item.name, item.codes, item.ordered
-        profile = class_sensitive(class_ids, codes, None, len(sizes), item.value_count)
-        distance = ordered_distance(profile) if ordered else equal_distance(profile)
+        profile = class_sensitive(class_ids, codes, None, len(sizes), item.value_count, item.reference)
+        distance = t_distance(profile, ordered)
         measured_sensitive.append(
             SensitiveMeasurement(
                 column=name,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from janedoe.k_anonymity.criteria import SensitiveRequirement
+from janedoe.k_anonymity.criteria import SensitiveRequirement, reference_distribution
 from janedoe.k_anonymity.encoding import combine_keys, encode_attribute
 from janedoe.k_anonymity.generalization import Generalization, GeneralizedAttribute
 from janedoe.k_anonymity.hierarchy import Hierarchy
@@ -124,10 +124,7 @@ def mondrian_generalization(
         radices.append(sensitive_value_count)
     key = combine_keys(columns, radices)
     _, first, tuple_of_record, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-    overall = None
-    if uses_sensitive:
-        totals = np.bincount(sensitive_codes, minlength=sensitive_value_count)
-        overall = totals / totals.sum()
+    overall = reference_distribution(sensitive_codes, sensitive_value_count) if uses_sensitive else None
     data = MondrianInput(
         codes=np.stack([dimension.codes[first] for dimension in dimensions], axis=1),
         weights=counts.astype(np.int64),

@@ -19,6 +19,7 @@ from janedoe.k_anonymity.hierarchy import (
     mask_right_hierarchy,
     read_hierarchy_csv,
 )
+from janedoe.k_anonymity.row_order import MIN_SECRET_BYTES
 from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
 from janedoe.policy import Policy
 
@@ -90,9 +91,19 @@ def config_from_policy(
 
 
 def anonymize_with_policy(
-    policy: Policy, table_name: str, table: pa.Table, policy_path: str | Path, *, seed: int | None = None
+    policy: Policy,
+    table_name: str,
+    table: pa.Table,
+    policy_path: str | Path,
+    *,
+    seed: int | None = None,
+    secret: bytes | None = None,
 ) -> AnonymizationResult:
-    """Mask the table per the policy's rules, then enforce its k_anonymity section."""
+    """Mask the table per the policy's rules, then enforce its k_anonymity section.
+
+    `secret`, when given, is the key (the environment is not read). With a seed, the key also makes the output's
+    row order reproducible for its holders; without a key the order is drawn from the OS CSPRNG whatever the seed.
+    """
     policy_path = Path(policy_path)
     table_policy = policy.tables.get(table_name)
     if table_policy is not None:
@@ -108,10 +119,14 @@ def anonymize_with_policy(
                     where=_where(policy_path, table_name, name),
                 )
     config = config_from_policy(policy, table_name, table, policy_path)
-    secret = load_secret(policy) if policy_needs_secret(policy, table_name) else None
-    masker = build_table_masker(policy, table_name, table.schema, secret=secret, seed=seed)
+    if secret is None and (seed is not None or policy_needs_secret(policy, table_name)):
+        secret = load_secret(policy)
+    if secret is not None and seed is not None and len(secret) < MIN_SECRET_BYTES:
+        raise JaneDoeInputError(f"the secret is shorter than {MIN_SECRET_BYTES} bytes", where=f"${policy.secret_env}")
+    masking_secret = secret if policy_needs_secret(policy, table_name) else None
+    masker = build_table_masker(policy, table_name, table.schema, secret=masking_secret, seed=seed)
     masked = masker.mask_table(table)
-    result = anonymize(masked, config)
+    result = anonymize(masked, config, secret=secret, seed=seed)
     result.report["table"] = table_name
     result.report["masking_rules"] = dict(masker.rule_names)
     return result

@@ -105,3 +105,84 @@ def test_apply_hierarchy_error_names_the_file(tmp_path, people):
     assert result.returncode == 2
     assert "zip.csv:2" in result.stderr and "ragged" in result.stderr
     assert not output.exists()
+
+
+ORDER_POLICY = """
+version: 1
+tables:
+  people:
+    columns:
+      row: {mask: keep}
+      zip: {role: quasi_identifier, hierarchy: {mask_right: 2}}
+      age: {role: quasi_identifier, hierarchy: {interval: 10}}
+      disease: {role: sensitive}
+    k_anonymity: {k: 5, l: 2, max_suppression: 0.05}
+"""
+
+
+@pytest.fixture
+def numbered_people(tmp_path):
+    """400 people; `row` numbers them (kept, so the test can see where each input row went)."""
+    path = tmp_path / "people.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("row", "zip", "age", "disease"))
+        for i in range(400):
+            writer.writerow((i, f"13{i * 7 % 10}{i % 9}{i % 4}", 20 + i * 13 % 50, ["flu", "cold", "hiv"][i * 5 % 3]))
+    return path
+
+
+def apply_rows(tmp_path, people, name, *options, secret=None):
+    policy = write_policy(tmp_path, ORDER_POLICY)
+    output = tmp_path / f"{name}.csv"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("JANEDOE_SECRET")}
+    if secret is not None:
+        env["JANEDOE_SECRET"] = secret
+    result = subprocess.run([JANEDOE, "kanon", "apply", "--policy", str(policy), str(people), str(output), *options],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    with output.open() as handle:
+        rows = [int(row["row"]) for row in csv.DictReader(handle)]
+    report = json.loads((tmp_path / f"{name}.csv.report.json").read_text())
+    return rows, report, result.stderr
+
+
+def in_place(first, second):
+    return sum(a == b for a, b in zip(first, second, strict=True))
+
+
+def test_apply_shuffles_the_rows(tmp_path, numbered_people):
+    """Kept in input order, every output row would link back to its input row by position."""
+    rows, report, _ = apply_rows(tmp_path, numbered_people, "out")
+    assert len(rows) >= 380 and report["row_order"] == "random"
+    kept_in_input_order = sorted(rows)
+    assert in_place(rows, kept_in_input_order) <= 10  # about 1 for a random order
+
+
+def test_seed_with_secret_reproduces_the_order_and_another_secret_does_not(tmp_path, numbered_people):
+    secret = "cli-row-order-secret-0123456789"
+    first, report, _ = apply_rows(tmp_path, numbered_people, "first", "--seed", "7", secret=secret)
+    again, _, _ = apply_rows(tmp_path, numbered_people, "again", "--seed", "7", secret=secret)
+    other, _, _ = apply_rows(tmp_path, numbered_people, "other", "--seed", "7", secret=secret[::-1])
+    assert report["row_order"] == "keyed" and first == again
+    assert in_place(first, other) <= 10
+    assert secret not in (tmp_path / "first.csv.report.json").read_text()
+
+
+def test_seed_without_secret_says_the_order_is_not_reproducible(tmp_path, numbered_people):
+    first, report, stderr = apply_rows(tmp_path, numbered_people, "first", "--seed", "7")
+    again, _, _ = apply_rows(tmp_path, numbered_people, "again", "--seed", "7")
+    assert report["row_order"] == "random" and "does not reproduce the row order" in stderr
+    assert in_place(first, again) <= 10
+
+
+def test_seeded_order_refuses_a_short_secret(tmp_path, numbered_people):
+    policy = write_policy(tmp_path, ORDER_POLICY)
+    env = {**os.environ, "JANEDOE_SECRET": "short-secret"}
+    result = subprocess.run(
+        [JANEDOE, "kanon", "apply", "--policy", str(policy), "--seed", "7", str(numbered_people),
+         str(tmp_path / "out.csv")], capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "16 bytes" in result.stderr and "short-secret" not in result.stderr
+    assert not (tmp_path / "out.csv").exists()

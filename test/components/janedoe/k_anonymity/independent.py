@@ -45,9 +45,11 @@ def recursive_l(rows, sensitive, c) -> int:
     return result
 
 
-def equal_t(rows, sensitive) -> float:
-    overall = Counter(sensitive)
-    n = len(sensitive)
+def equal_t(rows, sensitive, reference=None) -> float:
+    """Worst class's variational distance to the distribution of `reference` (default: `sensitive` itself)."""
+    reference = sensitive if reference is None else reference
+    overall = Counter(reference)
+    n = len(reference)
     worst = 0.0
     for values in sensitive_by_class(rows, sensitive).values():
         counts = Counter(values)
@@ -56,10 +58,12 @@ def equal_t(rows, sensitive) -> float:
     return worst
 
 
-def ordered_t(rows, sensitive) -> float:
-    domain = sorted(set(sensitive))
-    n = len(sensitive)
-    overall = Counter(sensitive)
+def ordered_t(rows, sensitive, reference=None) -> float:
+    """Worst class's ordered EMD to the distribution of `reference` (default: `sensitive`), over its sorted values."""
+    reference = sensitive if reference is None else reference
+    domain = sorted(set(reference))
+    n = len(reference)
+    overall = Counter(reference)
     worst = 0.0
     for values in sensitive_by_class(rows, sensitive).values():
         counts = Counter(values)
@@ -69,6 +73,16 @@ def ordered_t(rows, sensitive) -> float:
             total += abs(running)
         worst = max(worst, total / (len(domain) - 1) if len(domain) > 1 else 0.0)
     return worst
+
+
+def with_row_ids(table, column="row"):
+    """The table plus a column numbering its rows: ground truth to put a shuffled output back in input order."""
+    return table.append_column(column, [list(range(table.num_rows))])
+
+
+def in_input_order(table, column="row"):
+    ids = table.column(column).to_pylist()
+    return table.take(sorted(range(len(ids)), key=ids.__getitem__))
 
 
 def brute_force_optimum(records, hierarchies, k, max_suppressed, metric, sensitive=None, l=None):  # noqa: E741

@@ -145,3 +145,39 @@ def test_report_is_json_and_consistent(adult, adult_hierarchy_path):
     assert utility["aecs"] == pytest.approx(result.table.num_rows / len(sizes))
     assert utility["classes"] == len(sizes)
     assert report["records_out"] == adult.num_rows - suppressed
+
+
+@pytest.mark.parametrize(
+    ("qis", "sensitive", "distance", "t"),
+    [
+        (["age", "sex", "race"], "education", "ordered", 0.15),  # reported 0.1546 against the kept records
+        (["sex", "race", "education", "workclass"], "age", "ordered", 0.15),  # reported 0.1519
+        (["age", "sex", "race", "native-country"], "salary-class", "equal", 0.1),
+    ],
+)
+def test_reported_t_is_the_enforced_t(qis, sensitive, distance, t, adult, adult_hierarchy_path, reference):
+    """The report measures t against the distribution enforcement used (the whole input, suppressed records
+    included); before, it used the kept records' and reported more than the requested t after suppression."""
+    from janedoe.k_anonymity import read_hierarchy_csv
+
+    hierarchies = {name: read_hierarchy_csv(adult_hierarchy_path(name)) for name in qis}
+    config = AnonymizationConfig(qis, 5, hierarchies=hierarchies, sensitive=[sensitive], t=t, t_distance=distance,
+                                 max_suppression=0.05)
+    result = anonymize(adult, config)
+    assert result.report["utility"]["suppressed_records"] > 0  # the case where the two references differ
+    achieved = result.report["achieved"]
+    assert achieved["t"] <= t + 1e-12 and achieved["t_reference"] == "input"
+    distance_of = reference.ordered_t if distance == "ordered" else reference.equal_t
+    independent = distance_of(
+        rows_of(result.table, qis), result.table.column(sensitive).to_pylist(), adult.column(sensitive).to_pylist()
+    )
+    assert achieved["t"] == pytest.approx(independent, abs=1e-12)
+    assert result.report["after"]["sensitive"][0]["t"] == achieved["t"]
+
+
+def test_a_class_matching_the_table_reports_t_zero_not_below():
+    # one class with the table's own distribution 1:6:3:3, where the summation order used to give -1.1e-16
+    illness = ["a"] + ["b"] * 6 + ["c"] * 3 + ["d"] * 3
+    table = pa.table({"zip": ["z"] * len(illness), "illness": illness})
+    result = anonymize(table, AnonymizationConfig(["zip"], 2, sensitive=["illness"], t=0.1))
+    assert result.report["achieved"]["t"] == 0.0 and str(result.report["achieved"]["t"]) == "0.0"
