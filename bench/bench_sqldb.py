@@ -329,7 +329,7 @@ def main() -> int:
 
         policies = {"unique email pseudonyms": POLICY, "email hashed": POLICY.replace(HASHED_FROM, HASHED_TO)}
         # Bytecode as an installed package has it (pip compiles on install): the first run writes it, the next use it.
-        env = {**os.environ, "JANEDOE_BENCH_SECRET": "bench-secret"}
+        env = {**os.environ, "JANEDOE_BENCH_SECRET": "bench-secret, not a real one"}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         runs = []
         warm = CACHE / "policy-warm.yaml"
