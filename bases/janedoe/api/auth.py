@@ -1,4 +1,9 @@
-"""API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key 401; not allowed 403."""
+"""API-key authentication: `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key 401; not allowed 403.
+
+Dataset reads go by the key's role; managing keys and datasets needs an admin key; the stateless tools (/v1/mask,
+/v1/kanon/*: CPU-heavy work on the caller's own uploads, unrelated to any dataset the role may read) need a key with
+the `tools` permission, or an admin key.
+"""
 
 import threading
 import time
@@ -68,5 +73,12 @@ async def admin_principal(principal: Annotated[Principal, Depends(current_princi
     return principal
 
 
+async def tools_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not principal.tools:
+        raise ApiError(403, "forbidden", "this endpoint needs a key with the tools permission (keys create --tools)")
+    return principal
+
+
 Caller = Annotated[Principal, Depends(current_principal)]
 Admin = Annotated[Principal, Depends(admin_principal)]
+ToolUser = Annotated[Principal, Depends(tools_principal)]

@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True)
     create.add_argument("--name", required=True, help="the analyst name: budgets and the audit log use it")
     create.add_argument("--admin", action="store_true", help="may manage datasets and keys")
+    create.add_argument("--tools", action="store_true", help="may use /v1/mask and /v1/kanon/* on its own uploads")
     return parser
 
 
@@ -94,9 +95,12 @@ def _create_key(arguments) -> None:
 
     state = StateStore.open(arguments.state)
     try:
-        key, info = state.keys.create(role=arguments.role, name=arguments.name, admin=arguments.admin)
+        key, info = state.keys.create(
+            role=arguments.role, name=arguments.name, admin=arguments.admin, tools=arguments.tools
+        )
     finally:
         state.close()
     print(key)
-    print(f"key id {info.key_id}: role {info.role}, analyst {info.name}{', admin' if info.admin else ''}; "
+    grants = (", admin" if info.admin else "") + (", tools" if info.tools and not info.admin else "")
+    print(f"key id {info.key_id}: role {info.role}, analyst {info.name}{grants}; "
           "store it now, it is not shown again", file=sys.stderr)

@@ -64,13 +64,16 @@ async def register_dataset(
     policy: Annotated[UploadFile, File(description="the policy (YAML), with this table and its roles")],
     name: Annotated[str | None, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@ -]{0,127}$")] = None,
     table: Annotated[str | None, Form(description="the policy table (default: the file name's stem)")] = None,
+    encoding: Annotated[str | None, Form(
+        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
+    )] = None,
 ):
     policy_text = await read_policy_upload(policy)
     async with saved_upload(svc.state, file) as (_uploads, upload_path, shown_name):
         record = await call_with_timeout(
             svc.settings.request_timeout_seconds, ingest_dataset, svc.state, upload_path=upload_path,
             shown_name=shown_name, name=name or os.path.splitext(shown_name)[0], table_name=table,
-            policy_text=policy_text, created_by=admin.name,
+            policy_text=policy_text, created_by=admin.name, encoding=encoding,
         )
     await run_in_threadpool(
         svc.state.audit.record, analyst=admin.name, role=admin.role, action="dataset.register",
@@ -132,8 +135,11 @@ def _masked_rows_body(svc, caller, dataset_id: str, offset: int, limit: int) -> 
 )
 def export_dataset(
     dataset_id: str, caller: Caller, svc: Svc, format: Literal["csv", "parquet", "jsonl"] = "csv",  # noqa: A002
+    csv_formula_escape: Annotated[bool, Query(
+        description="CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
+    )] = True,
 ):
-    """The whole dataset, masked for the caller's role, streamed batch by batch."""
+    """The whole dataset, masked for the caller's role, streamed batch by batch (the same values on every export)."""
     record = svc.state.datasets.get(dataset_id)
     view = svc.views.view(record, caller.role)
     svc.state.audit.record(
@@ -142,7 +148,7 @@ def export_dataset(
     )
     filename = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', record.name)}.{format}"
     return StreamingResponse(
-        encode(view.batches(), view.output_schema, format),
+        encode(view.batches(csv_formula_escape=csv_formula_escape and format == "csv"), view.output_schema, format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -10,7 +10,7 @@ from janedoe.api.errors import ApiError
 from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.services import Svc
 from janedoe.errors import NotFoundError
-from janedoe.service_state import DONE, JobRecord, Principal
+from janedoe.service_state import DONE, JobRecord, Principal, formula_safe_batches
 from janedoe.tabular import iter_batches, read_schema
 from pydantic import BaseModel, Field
 
@@ -71,12 +71,18 @@ def job_status(job_id: str, caller: Caller, svc: Svc):
 def job_result(
     job_id: str, caller: Caller, svc: Svc,
     format: Annotated[Literal["csv", "parquet", "jsonl"], Query()] = "csv",  # noqa: A002
+    csv_formula_escape: Annotated[bool, Query(
+        description="CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
+    )] = True,
 ):
     job = _own_job(svc, job_id, caller)
     if job.status != DONE:
         raise ApiError(409, "job_not_done", f"the job is {job.status}; its result is not available")
+    batches = iter_batches(job.result_path, batch_size=65_536)
+    if csv_formula_escape and format == "csv":
+        batches = formula_safe_batches(batches)
     return StreamingResponse(
-        encode(iter_batches(job.result_path, batch_size=65_536), read_schema(job.result_path), format),
+        encode(batches, read_schema(job.result_path), format),
         media_type=MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="synthetic-{job_id}.{format}"'},
     )

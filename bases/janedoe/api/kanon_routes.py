@@ -2,19 +2,20 @@
 
 import json
 import os
-import shutil
 from typing import Annotated, Any, Literal
 
+import pyarrow as pa
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import FileResponse
-from janedoe.api.auth import Caller
+from janedoe.api.auth import ToolUser
 from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import saved_upload
 from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
+from janedoe.service_state import formula_safe_batches
 from janedoe.tabular import read_table, write_table_atomic
 from starlette.background import BackgroundTask
 
@@ -27,23 +28,28 @@ def _names(value: str | None) -> list[str]:
     return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
-def _measurement(path: str, quasi_identifiers: list[str], sensitive: list[str], k: int | None) -> dict[str, Any]:
-    return jsonable_encoder(measure(read_table(path), quasi_identifiers, sensitive, k).to_dict())
+def _measurement(
+    path: str, quasi_identifiers: list[str], sensitive: list[str], k: int | None, encoding: str | None
+) -> dict[str, Any]:
+    return jsonable_encoder(measure(read_table(path, encoding=encoding), quasi_identifiers, sensitive, k).to_dict())
 
 
 @router.post("/check", response_model=dict[str, Any])
 async def check(
-    caller: Caller,
+    caller: ToolUser,
     svc: Svc,
     file: Annotated[UploadFile, File(description="the data: .csv, .parquet or .jsonl")],
     qi: Annotated[str, _COLUMNS],
     sensitive: Annotated[str | None, _COLUMNS] = None,
     k: Annotated[int | None, Form(ge=1, le=1_000_000)] = None,
+    encoding: Annotated[str | None, Form(
+        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
+    )] = None,
 ):
     """k, l, t and re-identification risk of the file for these quasi-identifiers."""
     async with saved_upload(svc.state, file) as (_uploads, path, _shown):
         result = await call_with_timeout(
-            svc.settings.request_timeout_seconds, _measurement, path, _names(qi), _names(sensitive), k
+            svc.settings.request_timeout_seconds, _measurement, path, _names(qi), _names(sensitive), k, encoding
         )
     await run_in_threadpool(
         svc.state.audit.record, analyst=caller.name, role=caller.role, action="kanon.check", rows=result["records"]
@@ -51,9 +57,14 @@ async def check(
     return result
 
 
-def _anonymize(path: str, output_path: str, config: AnonymizationConfig) -> dict[str, Any]:
-    result = anonymize(read_table(path), config)
-    write_table_atomic(result.table, output_path)
+def _anonymize(
+    path: str, output_path: str, config: AnonymizationConfig, csv_formula_escape: bool, encoding: str | None
+) -> dict[str, Any]:
+    result = anonymize(read_table(path, encoding=encoding), config)
+    table = result.table
+    if csv_formula_escape and output_path.endswith(".csv"):
+        table = pa.Table.from_batches(formula_safe_batches(table.to_batches()), schema=table.schema)
+    write_table_atomic(table, output_path)
     return jsonable_encoder(result.report)
 
 
@@ -64,7 +75,7 @@ def _anonymize(path: str, output_path: str, config: AnonymizationConfig) -> dict
     response_class=FileResponse,
 )
 async def apply(
-    caller: Caller,
+    caller: ToolUser,
     svc: Svc,
     file: Annotated[UploadFile, File(description="the data: .csv, .parquet or .jsonl")],
     qi: Annotated[str, _COLUMNS],
@@ -75,6 +86,12 @@ async def apply(
     max_suppression: Annotated[float, Form(ge=0, le=1)] = 0.0,
     method: Annotated[Literal["optimal", "heuristic", "mondrian"], Form()] = "mondrian",
     output_format: Annotated[Literal["csv", "parquet", "jsonl"] | None, Form(description="default: as input")] = None,
+    csv_formula_escape: Annotated[bool, Form(
+        description="CSV output: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
+    )] = True,
+    encoding: Annotated[str | None, Form(
+        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
+    )] = None,
 ):
     """Generalize (and suppress) quasi-identifiers until k (and l / t) hold; values use each column's flat
     hierarchy, or Mondrian's ranges (the default method)."""
@@ -85,7 +102,9 @@ async def apply(
     async with saved_upload(svc.state, file, keep=True) as (uploads, path, shown_name):
         extension = output_format or os.path.splitext(path)[1].lstrip(".") or "csv"
         output_path = os.path.join(uploads.path, f"anonymized.{extension}")
-        report = await call_with_timeout(svc.settings.request_timeout_seconds, _anonymize, path, output_path, config)
+        report = await call_with_timeout(
+            svc.settings.request_timeout_seconds, _anonymize, path, output_path, config, csv_formula_escape, encoding
+        )
     await run_in_threadpool(
         svc.state.audit.record, analyst=caller.name, role=caller.role, action="kanon.apply",
         detail=f"k={k} method={method}", rows=report.get("records_out"),
@@ -98,5 +117,5 @@ async def apply(
         media_type=MEDIA_TYPES[extension],
         filename=f"{os.path.splitext(shown_name)[0]}.anonymized.{extension}",
         headers={"X-Janedoe-Report": json.dumps(summary, separators=(",", ":"))},
-        background=BackgroundTask(shutil.rmtree, uploads.path, ignore_errors=True),
+        background=BackgroundTask(uploads.remove),
     )

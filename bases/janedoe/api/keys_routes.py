@@ -18,12 +18,14 @@ class Whoami(BaseModel):
     name: str
     role: str
     admin: bool
+    tools: bool = Field(description="may call the stateless tools (/v1/mask, /v1/kanon/*); admin keys always may")
 
 
 class NewKey(BaseModel):
     role: str = Field(pattern=_NAME)
     name: str = Field(pattern=_NAME)
     admin: bool = False
+    tools: bool = Field(default=False, description="may call /v1/mask and /v1/kanon/* (implied by admin)")
 
 
 class KeyOut(BaseModel):
@@ -33,6 +35,7 @@ class KeyOut(BaseModel):
     admin: bool
     created_at: datetime
     revoked_at: datetime | None
+    tools: bool
 
 
 class CreatedKey(KeyOut):
@@ -57,7 +60,7 @@ def whoami(principal: Caller):
 
 @router.post("/admin/keys", response_model=CreatedKey, status_code=201)
 def create_key(body: NewKey, _admin: Admin, svc: Svc):
-    key, info = svc.state.keys.create(role=body.role, name=body.name, admin=body.admin)
+    key, info = svc.state.keys.create(role=body.role, name=body.name, admin=body.admin, tools=body.tools)
     return CreatedKey(key=key, **info.__dict__)
 
 

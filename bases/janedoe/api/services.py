@@ -8,7 +8,7 @@ from janedoe.api.auth import KeyCache
 from janedoe.api.limits import RateLimiter
 from janedoe.api.settings import ApiSettings
 from janedoe.ledger import Ledger
-from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore, SyntheticJobs
+from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore, SyntheticJobs, remove_leftovers
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Services:
     def start(cls, settings: ApiSettings) -> "Services":
         state = StateStore.open(settings.state, data_dir=settings.data_dir)
         state.jobs.fail_orphans()
+        if state.datasets.data_dir is not None:
+            remove_leftovers(state.datasets.data_dir)  # raw upload copies and temp files of crashed processes
         views = MaskedViews()
         privacy = DatasetPrivacy(Ledger.open(state.ledger_url), views)
         return cls(

@@ -30,10 +30,10 @@ async def saved_upload(state: StateStore, upload: UploadFile, *, keep: bool = Fa
         except JaneDoeInputError as error:
             raise renamed_error(error, {path: shown_name, uploads.path: "upload"}) from None
     except BaseException:
-        shutil.rmtree(uploads.path, ignore_errors=True)
+        uploads.remove()
         raise
     if not keep:
-        shutil.rmtree(uploads.path, ignore_errors=True)
+        uploads.remove()
 
 
 async def read_policy_upload(upload: UploadFile) -> str:

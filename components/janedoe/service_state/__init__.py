@@ -8,14 +8,16 @@ from janedoe.service_state.audit import AuditEntry
 from janedoe.service_state.dataset_files import UploadDir, ingest_dataset
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.engine import normalize_state_url
+from janedoe.service_state.formula_escape import escape_formulas, formula_safe_batches
 from janedoe.service_state.jobs import DONE, FAILED, QUEUED, RUNNING, JobRecord, this_runner
+from janedoe.service_state.leftovers import remove_leftovers
 from janedoe.service_state.masked_views import MaskedViews, RoleView
 from janedoe.service_state.privacy_budgets import DatasetPrivacy
-from janedoe.service_state.role_masking import RoleNotAllowedError, role_masker
+from janedoe.service_state.role_masking import RoleNotAllowedError, parse_dataset_policy, role_masker
 from janedoe.service_state.sql_datasets import ingest_sql_table
 from janedoe.service_state.store import StateStore
 from janedoe.service_state.synthetic_jobs import SyntheticJobs
-from janedoe.service_state.upload_masking import mask_upload, parse_uploaded_policy, renamed_error
+from janedoe.service_state.upload_masking import MIN_SECRET_BYTES, mask_upload, renamed_error
 
 __all__ = [
     "StateStore",
@@ -33,8 +35,12 @@ __all__ = [
     "ingest_dataset",
     "ingest_sql_table",
     "UploadDir",
+    "remove_leftovers",
     "mask_upload",
-    "parse_uploaded_policy",
+    "parse_dataset_policy",
+    "MIN_SECRET_BYTES",
+    "escape_formulas",
+    "formula_safe_batches",
     "renamed_error",
     "normalize_state_url",
     "check_name",

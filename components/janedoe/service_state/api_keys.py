@@ -2,6 +2,9 @@
 
 A key reads `jd_<key_id>_<secret>`: the id finds the row, the secret is checked against HMAC-SHA256(salt, secret) in
 constant time. The secret has 256 bits of entropy, so a fast keyed hash is enough (no password-style KDF needed).
+
+Besides its role, a key may hold the `tools` permission: the stateless endpoints (/v1/mask, /v1/kanon/*) that run on
+the caller's own uploads. Admin keys hold every permission (they can grant themselves any).
 """
 
 import hashlib
@@ -12,21 +15,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from janedoe.errors import JaneDoeInputError, NotFoundError
-from janedoe.service_state.tables import api_keys
-from sqlalchemy import Engine, insert, select, update
+from janedoe.service_state.tables import api_key_permissions, api_keys
+from sqlalchemy import Engine, and_, insert, select, update
 
 _KEY_SHAPE = re.compile(r"^jd_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
+TOOLS = "tools"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the analyst name (for budgets and the audit log), the role (for masking), admin rights."""
+    """Who is calling: the analyst name (for budgets and the audit log), the role (for masking), admin rights, and
+    whether the key may use the stateless tools."""
 
     key_id: str
     name: str
     role: str
     admin: bool
+    tools: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class KeyInfo:
     admin: bool
     created_at: datetime
     revoked_at: datetime | None
+    tools: bool = False
 
 
 def _digest(salt: str, secret: str) -> str:
@@ -54,14 +61,14 @@ class ApiKeys:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
-    def create(self, *, role: str, name: str, admin: bool = False) -> tuple[str, KeyInfo]:
+    def create(self, *, role: str, name: str, admin: bool = False, tools: bool = False) -> tuple[str, KeyInfo]:
         """Returns the full key (the only time it exists outside the caller) and its stored record."""
         check_name(role, "role")
         check_name(name, "name")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
-        info = KeyInfo(key_id, name, role, admin, datetime.now(UTC), None)
+        info = KeyInfo(key_id, name, role, admin, datetime.now(UTC), None, tools=admin or tools)
         with self._engine.begin() as conn:
             conn.execute(
                 insert(api_keys).values(
@@ -69,6 +76,8 @@ class ApiKeys:
                     created_at=info.created_at,
                 )
             )
+            if tools:
+                conn.execute(insert(api_key_permissions).values(key_id=key_id, permission=TOOLS))
         return f"jd_{key_id}_{secret}", info
 
     def verify(self, presented: str) -> Principal | None:
@@ -77,18 +86,25 @@ class ApiKeys:
         if shape is None:
             return None
         key_id, secret = shape.groups()
+        granted = and_(api_key_permissions.c.key_id == api_keys.c.key_id, api_key_permissions.c.permission == TOOLS)
+        query = (select(api_keys, api_key_permissions.c.permission)
+                 .select_from(api_keys.outerjoin(api_key_permissions, granted)).where(api_keys.c.key_id == key_id))
         with self._engine.connect() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+            row = conn.execute(query).mappings().first()
         if row is None or row["revoked_at"] is not None:
             return None
         if not hmac.compare_digest(row["digest"], _digest(row["salt"], secret)):
             return None
-        return Principal(key_id=key_id, name=row["name"], role=row["role"], admin=bool(row["admin"]))
+        admin = bool(row["admin"])
+        return Principal(key_id=key_id, name=row["name"], role=row["role"], admin=admin,
+                         tools=admin or row["permission"] == TOOLS)
 
     def list(self) -> list[KeyInfo]:
         with self._engine.connect() as conn:
             rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at)).mappings().all()
-        return [_info(row) for row in rows]
+            tools = set(conn.execute(
+                select(api_key_permissions.c.key_id).where(api_key_permissions.c.permission == TOOLS)).scalars())
+        return [_info(row, row["key_id"] in tools) for row in rows]
 
     def revoke(self, key_id: str) -> None:
         with self._engine.begin() as conn:
@@ -101,10 +117,10 @@ class ApiKeys:
             raise NotFoundError("no active API key with this id", where=f"keys/{key_id}")
 
 
-def _info(row) -> KeyInfo:
+def _info(row, tools: bool) -> KeyInfo:
     return KeyInfo(
         row["key_id"], row["name"], row["role"], bool(row["admin"]),
-        _aware(row["created_at"]), _aware(row["revoked_at"]),
+        _aware(row["created_at"]), _aware(row["revoked_at"]), tools=bool(row["admin"]) or tools,
     )
 
 

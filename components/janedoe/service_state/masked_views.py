@@ -1,10 +1,12 @@
 """Masked reads of a registered dataset for one role: a page of rows, or the whole dataset as a stream of batches.
 
 Parsed policies, maskers, (small) tables and masked pages are cached per process; the data file is the source of
-truth. Deterministic rules (pseudonymize, hash, partial, generalize) give a row the same masked value on every read and
-in every process. Row reads are served from a role's masked view, materialized in chunks of rows on first use: the
-randomized rules (fake, noise, shuffle within a chunk) draw once per chunk and process, so repeating a read returns the
-same values and cannot be averaged to undo the noise (a restart, or another process, draws again). Exports mask afresh.
+truth. Deterministic rules (pseudonymize and hash, keyed by the server's key; partial, generalize) and the random ones
+(noise, random_*, fake: each draw derived from the server's key, the column and the row's identity) give a row the same
+masked value on every read, every export, after a restart and in every process, so repeated exports cannot be averaged
+to undo the noise (registration refuses rules marked `fresh`, which would draw anew per export). `shuffle` permutes
+within a batch: row reads (chunks of 4,096 rows) and exports (65,536) each repeat their own permutation. Row reads
+are served from a role's masked view, materialized in chunks of rows on first use.
 """
 
 import json
@@ -18,6 +20,7 @@ import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy import parse_policy
 from janedoe.service_state.datasets import DatasetRecord
+from janedoe.service_state.formula_escape import escape_formulas
 from janedoe.service_state.role_masking import role_masker
 from janedoe.tabular import iter_batches, read_schema, read_table
 
@@ -42,10 +45,11 @@ class RoleView:
         with self._lock:  # a masker's random state is not meant for concurrent threads
             return self.masker.mask_batch(batch)
 
-    def batches(self) -> Iterator[pa.RecordBatch]:
-        """The whole dataset, masked, in bounded memory."""
+    def batches(self, *, csv_formula_escape: bool = False) -> Iterator[pa.RecordBatch]:
+        """The whole dataset, masked, in bounded memory; `csv_formula_escape` for a CSV download (OWASP)."""
         for batch in iter_batches(self.record.data_path, batch_size=_EXPORT_BATCH_ROWS):
-            yield self.mask(batch)
+            masked = self.mask(batch)
+            yield escape_formulas(masked) if csv_formula_escape else masked
 
 
 @dataclass

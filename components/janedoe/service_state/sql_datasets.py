@@ -7,9 +7,8 @@ import os
 
 from janedoe.errors import JaneDoeInputError
 from janedoe.service_state.datasets import DatasetRecord
-from janedoe.service_state.role_masking import check_every_role
+from janedoe.service_state.role_masking import check_every_role, parse_dataset_policy
 from janedoe.service_state.store import StateStore
-from janedoe.service_state.upload_masking import parse_uploaded_policy
 from janedoe.sqldb import iter_table_batches, parse_database_url
 from janedoe.tabular import AtomicTableWriter
 
@@ -23,7 +22,7 @@ def ingest_sql_table(
     policy_table: str | None = None,
 ) -> DatasetRecord:
     """Copies `table` (one read-only snapshot) into the data dir; the policy must name `policy_table` (or `table`)."""
-    policy = parse_uploaded_policy(policy_text)
+    policy = parse_dataset_policy(policy_text)
     policy_table = policy_table or table
     try:
         source = parse_database_url(url, where="url")

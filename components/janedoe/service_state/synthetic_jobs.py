@@ -14,7 +14,7 @@ from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.jobs import JobRecord
 from janedoe.service_state.privacy_budgets import DatasetPrivacy
 from janedoe.service_state.store import StateStore
-from janedoe.synthetic import synthesis_cost, synthesize
+from janedoe.synthetic import check_synthesis, synthesis_cost, synthesize
 from janedoe.tabular import write_table_atomic
 
 log = logging.getLogger("janedoe.service_state")
@@ -37,6 +37,7 @@ class SyntheticJobs:
             raise JaneDoeInputError("the policy's table has no synthetic section", where="policy: tables.synthetic")
         if self.state.datasets.data_dir is None:
             raise JaneDoeInputError("this server has no data directory for job results", where="--data-dir")
+        check_synthesis(self.privacy.views.raw_table(record).schema, section, table_policy.columns)  # before spending
         self.privacy.budget(record, principal.name)
         self.privacy.ledger.spend(
             record.dataset_id, principal.name, synthesis_cost(section), query=f"synthesize rows={rows}",

@@ -17,6 +17,15 @@ api_keys = Table(
     Column("revoked_at", DateTime(timezone=True), nullable=True),
 )
 
+# What a key may do beyond reading datasets as its role (e.g. "tools": /v1/mask and /v1/kanon/* on its own uploads).
+# A table of its own so state databases created before it need no migration.
+api_key_permissions = Table(
+    "api_key_permissions",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("permission", String(32), primary_key=True),
+)
+
 api_datasets = Table(
     "api_datasets",
     metadata,

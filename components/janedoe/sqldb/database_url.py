@@ -6,9 +6,11 @@ Credentials come from the URL or from libpq's environment (PGPASSWORD, PGUSER, ~
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from janedoe.errors import JaneDoeInputError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -38,24 +40,26 @@ class DatabaseUrl:
 
 
 def redact_url(text: str) -> str:
-    """The URL with any password (in the user part or libpq's `?password=`) replaced by ***: safe to print."""
+    """The URL with every credential replaced by ***: the password, and each query parameter whose name says it holds
+    one (password, sslpassword, passfile, ...key, ...secret, ...token). Safe to print; "<unparsable url>" otherwise.
+
+    SQLAlchemy's URL model parses it (percent-encoding, repeated parameters, IPv6 hosts), not a hand-written parser.
+    """
     try:
-        parts = urlsplit(text)
-        if parts.query and "password" in parts.query.lower():
-            text = text.replace(parts.query, _QUERY_PASSWORD.sub(r"\1***", parts.query))
-            parts = urlsplit(text)
-        if parts.password is None:
-            return text
-        user = parts.username or ""
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # e.g. a port that is not a number
+        url = make_url(text)
+    except (ArgumentError, ValueError):  # not a URL, or e.g. a port that is not a number
         return "<unparsable url>"
-    netloc = f"{quote(user)}:***@{host}{port}"
-    return parts._replace(netloc=netloc).geturl()
+    hidden = {name: _hidden(value) for name, value in url.query.items() if _CREDENTIAL_PARAMETER.search(name)}
+    if hidden:
+        url = url.update_query_dict(hidden)
+    return url.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
-_QUERY_PASSWORD = re.compile(r"(?i)((?:^|&)password=)[^&]*")
+_CREDENTIAL_PARAMETER = re.compile(r"(?i)pass|secret|token|key")
+
+
+def _hidden(value: str | tuple[str, ...]) -> str | tuple[str, ...]:
+    return "***" if isinstance(value, str) else tuple("***" for _ in value)
 
 
 def parse_database_url(text: str, *, where: str = "url") -> DatabaseUrl:

@@ -19,10 +19,10 @@ class Api:
         self.server, self.url, self.state_url = server, server.url, state_url
         self.keys: dict[str, str] = {}
 
-    def add_key(self, label: str, *, role: str, name: str, admin: bool = False) -> str:
+    def add_key(self, label: str, *, role: str, name: str, admin: bool = False, tools: bool = False) -> str:
         state = StateStore.open(self.state_url)
         try:
-            self.keys[label], _ = state.keys.create(role=role, name=name, admin=admin)
+            self.keys[label], _ = state.keys.create(role=role, name=name, admin=admin, tools=tools)
         finally:
             state.close()
         return self.keys[label]
@@ -43,5 +43,9 @@ def api(tmp_path_factory):
     api.add_key("admin", role="owner", name="root", admin=True)
     for role in ("owner", "support", "analyst", "intern"):
         api.add_key(role, role=role, name=f"{role}-user")
+    # /v1/mask and /v1/kanon/* need the tools permission: an analyst key that holds it, and an intern one (a role no
+    # dataset policy names: the tools never depend on the role).
+    api.add_key("tools", role="analyst", name="tools-user", tools=True)
+    api.add_key("intern-tools", role="intern", name="intern-tools-user", tools=True)
     yield api
     server.stop()

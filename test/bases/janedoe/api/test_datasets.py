@@ -182,3 +182,17 @@ def test_delete_removes_the_dataset(api):
         assert admin.get(f"/v1/datasets/{created['dataset_id']}").status_code == 404
         assert admin.get(f"/v1/datasets/{created['dataset_id']}/rows").status_code == 404
         assert admin.delete(f"/v1/datasets/{created['dataset_id']}").status_code == 404
+
+
+def test_a_latin1_upload_registers_given_its_encoding(api):
+    text = "id,name,email,ssn,age,city\nC1,Jürgen Müller,j@b.org,123-45-6789,40,Köln\n"
+    files = {"file": ("customers.csv", text.encode("latin-1")), "policy": ("policy.yaml", POLICY.encode())}
+    with api.client("admin") as admin:
+        refused = admin.post("/v1/datasets", files=files)
+        created = admin.post("/v1/datasets", files=files, data={"encoding": "latin-1", "name": "latin1"})
+        assert refused.status_code == 400 and "customers.csv" in refused.json()["message"]
+        assert created.status_code == 201, created.text
+        with api.client("owner") as owner:
+            rows = owner.get(f"/v1/datasets/{created.json()['dataset_id']}/rows").json()["rows"]
+        assert (rows[0]["name"], rows[0]["city"]) == ("Jürgen Müller", "Köln")
+        admin.delete(f"/v1/datasets/{created.json()['dataset_id']}")

@@ -134,3 +134,15 @@ def test_serve_refuses_a_bad_state_with_one_line_and_exit_2(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "--state" in done.stderr
+
+
+def test_keys_create_cli_grants_the_tools_permission_only_when_asked(api):
+    script = os.path.join(os.path.dirname(sys.executable), "janedoe-api")
+    granted = {}
+    for flag in ([], ["--tools"]):
+        done = subprocess.run([script, "keys", "create", "--state", api.state_url, "--role", "analyst",
+                               "--name", f"erin{len(flag)}", *flag], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        with httpx.Client(base_url=api.url) as client:
+            granted[bool(flag)] = client.get("/v1/whoami", headers={"X-API-Key": done.stdout.strip()}).json()["tools"]
+    assert granted == {False: False, True: True}

@@ -90,8 +90,9 @@ roles:
 
 
 @pytest.fixture
-def noisy_dataset(tmp_path):
+def noisy_dataset(tmp_path, monkeypatch):
     """More rows than one cached chunk, so pages cross chunk boundaries; a float column with NaN."""
+    monkeypatch.setenv("JANEDOE_SECRET", "server-key-for-tests-0123456789")
     rows = 9_000
     salary = [float("nan") if i % 97 == 0 else 1000.0 + i for i in range(rows)]
     table = pa.table({"email": [f"p{i}@m{i % 7}.org" for i in range(rows)], "salary": salary})
@@ -153,3 +154,39 @@ def test_forget_drops_a_datasets_masked_pages(noisy_dataset):
     views.rows(record, "analyst", offset=0, limit=10)
     views.forget(record.dataset_id)
     assert views._masked == {} and views._masked_rows == 0
+
+
+def test_exports_and_pages_draw_the_same_noise_in_every_process(noisy_dataset):
+    """Keyed draws: a second export, or another process (a fresh MaskedViews), gives the very same values."""
+    record, _raw = noisy_dataset
+    first, second = MaskedViews(), MaskedViews()
+    exports = [pa.Table.from_batches(list(views.view(record, "analyst").batches())) for views in (first, second)]
+    again = pa.Table.from_batches(list(first.view(record, "analyst").batches()))
+    assert exports[0].equals(exports[1]) and exports[0].equals(again)
+    assert second.rows(record, "analyst", offset=4000, limit=300).equals(exports[0].slice(4000, 300))
+
+
+def test_a_dataset_policy_naming_another_server_variable_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("JANEDOE_API_SETTINGS", '{"state": "postgresql://janedoe:pw@db/state"}')
+    (tmp_path / "people.csv").write_text("email,age\na@b.org,3\n")
+    state = StateStore.open(str(tmp_path / "state.db"))
+    with pytest.raises(JaneDoeInputError, match="secret_env"):
+        ingest_dataset(state, upload_path=str(tmp_path / "people.csv"), shown_name="people.csv", name="p",
+                       table_name=None, policy_text="secret_env: JANEDOE_API_SETTINGS\n" + POLICY, created_by="root")
+    state.close()
+
+
+@pytest.mark.parametrize("fresh_at", ["default", "role"])
+def test_a_dataset_policy_with_fresh_draws_is_refused(tmp_path, monkeypatch, fresh_at):
+    """Fresh draws differ per export, so averaging exports would undo them: a registered dataset may not use them."""
+    monkeypatch.setenv("JANEDOE_SECRET", "server-key-for-tests-0123456789")
+    (tmp_path / "pay.csv").write_text("email,salary\na@b.org,3000\n")
+    fresh = "{mask: noise, ratio: 0.5, fresh: true}"
+    policy = NOISY_POLICY.replace("{mask: noise, ratio: 0.5}", fresh) if fresh_at == "default" else (
+        NOISY_POLICY.replace("analyst: {}", f"analyst: {{tables: {{pay: {{salary: {fresh}}}}}}}"))
+    state = StateStore.open(str(tmp_path / "state.db"))
+    with pytest.raises(JaneDoeInputError, match="fresh"):
+        ingest_dataset(state, upload_path=str(tmp_path / "pay.csv"), shown_name="pay.csv", name="p",
+                       table_name=None, policy_text=policy, created_by="root")
+    assert state.datasets.list() == []
+    state.close()

@@ -12,7 +12,6 @@ from janedoe.service_state import StateStore, ingest_sql_table
 POLICY = """\
 version: 1
 default: error
-secret_env: JANEDOE_TEST_SECRET
 tables:
   people:
     columns:
@@ -25,7 +24,7 @@ roles:
 
 @pytest.fixture
 def state(tmp_path, monkeypatch):
-    monkeypatch.setenv("JANEDOE_TEST_SECRET", "s3cret-for-tests-0123456789")
+    monkeypatch.setenv("JANEDOE_SECRET", "s3cret-for-tests-0123456789")
     store = StateStore.open(str(tmp_path / "state.db"))
     yield store
     store.close()

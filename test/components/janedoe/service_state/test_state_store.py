@@ -74,6 +74,18 @@ def test_a_revoked_key_stops_verifying_and_cannot_be_revoked_twice(state):
     assert listed[info.key_id].revoked_at is not None
 
 
+def test_the_tools_permission_is_granted_per_key_and_implied_by_admin(state):
+    plain, plain_info = state.keys.create(role="analyst", name="alice")
+    tools, tools_info = state.keys.create(role="analyst", name="bob", tools=True)
+    admin, admin_info = state.keys.create(role="owner", name="root", admin=True)
+    assert [state.keys.verify(key).tools for key in (plain, tools, admin)] == [False, True, True]
+    assert [info.tools for info in (plain_info, tools_info, admin_info)] == [False, True, True]
+    listed = {item.key_id: item.tools for item in state.keys.list()}
+    assert [listed[info.key_id] for info in (plain_info, tools_info, admin_info)] == [False, True, True]
+    state.keys.revoke(tools_info.key_id)
+    assert state.keys.verify(tools) is None
+
+
 @pytest.mark.parametrize("role,name", [("", "alice"), ("analyst", "a b"), ("analyst", "x" * 200), ("-x", "alice")])
 def test_bad_role_or_name_is_an_input_error(state, role, name):
     with pytest.raises(JaneDoeInputError):
