@@ -30,7 +30,12 @@ def mask(
         int, typer.Option("--batch-size", min=1, help="Rows per streamed batch.")
     ] = 65536,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Seed for the random rules (fake, noise, shuffle...).")
+        int | None,
+        typer.Option("--seed", help="Another set of draws for the random rules, reproducible only with the secret."),
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="Text encoding of a CSV or JSON Lines INPUT, e.g. latin-1 (default UTF-8)."),
     ] = None,
 ) -> None:
     """Mask a table file per a policy (PostgreSQL Anonymizer-style rules), streaming in bounded memory."""
@@ -54,7 +59,8 @@ def mask(
             progress.update(task, completed=rows, total=total)
 
         report = mask_file(
-            loaded, input_path, output_path, table=table, batch_size=batch_size, seed=seed, progress=advance
+            loaded, input_path, output_path, table=table, batch_size=batch_size, seed=seed, encoding=encoding,
+            progress=advance,
         )
     stdout.print(
         f"masked {report.rows:,} rows x {len(report.rules)} columns of table {report.table!r} "

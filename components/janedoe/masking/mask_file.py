@@ -43,12 +43,14 @@ def mask_file(
     batch_size: int = 65536,
     seed: int | None = None,
     secret: bytes | None = None,
+    encoding: str | None = None,
     progress: Progress | None = None,
 ) -> MaskReport:
     """Mask INPUT into OUTPUT per the policy; on any failure OUTPUT does not exist and INPUT is untouched.
 
     `secret`, when given, is the key and the environment is never read: a service masking a caller's file with a
     caller's policy passes the caller's key (or a random one), so an uploaded policy never reaches a server secret.
+    `encoding` names the input's text encoding (overriding the table's `encoding:`; default UTF-8).
     `progress(rows_done, rows_total_or_None)` is called after each batch.
     """
     input_path, output_path = Path(input_path), Path(output_path)
@@ -64,14 +66,15 @@ def mask_file(
         )
     if secret is None:
         secret = require_secret(policy, table_name)
-    schema = read_schema(input_path)
+    encoding = encoding or policy.tables[table_name].encoding
+    schema = read_schema(input_path, encoding=encoding)
     masker = build_table_masker(policy, table_name, schema, secret=secret, seed=seed)
     total = _known_row_count(input_path)
     report = MaskReport(table_name, str(input_path), str(output_path), rules=dict(masker.rule_names))
     started = time.perf_counter()
     # The next batch is parsed and the last one encoded in background threads while this one is masked.
     with AtomicTableWriter(output_path, masker.output_schema) as writer, WriteBehind(writer.write_batch) as output:
-        for batch in read_ahead(iter_batches(input_path, batch_size=batch_size)):
+        for batch in read_ahead(iter_batches(input_path, batch_size=batch_size, encoding=encoding)):
             output.put(masker.mask_batch(batch))
             report.rows += batch.num_rows
             report.batches += 1

@@ -11,6 +11,7 @@ import yaml
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy.mask_rules import RULE_NAMES
 from janedoe.policy.model import Policy
+from janedoe.policy.yaml_bounds import MAX_POLICY_BYTES, BoundedSafeLoader, check_expansion, check_policy_size
 from pydantic import ValidationError
 
 _Path = tuple[Any, ...]
@@ -73,16 +74,30 @@ def _describe(error: dict) -> tuple[list, str]:
 
 
 def parse_policy(text: str, source_name: str = "policy.yaml") -> Policy:
-    """Validate a policy's YAML text; errors name source_name, the line and the field."""
+    """Validate a policy's YAML text; errors name source_name, the line and the field.
+
+    Size, depth and alias expansion are bounded before any Python object is built from the YAML.
+    """
+    check_policy_size(text, source_name)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = BoundedSafeLoader(text, source_name)
+    except yaml.YAMLError:  # the reader refuses control characters before parsing starts
+        raise JaneDoeInputError("invalid YAML: control characters are not allowed", where=source_name) from None
+    try:
+        root = loader.get_single_node()
+        if root is not None:
+            check_expansion(root, source_name)
+        data = None if root is None else loader.construct_document(root)
+    except RecursionError:
+        raise JaneDoeInputError("YAML nested too deeply", where=source_name) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{source_name}:{mark.line + 1}" if mark else source_name
         raise JaneDoeInputError(f"invalid YAML: {error.problem or error.context}", where=where) from None
     except yaml.YAMLError:
         raise JaneDoeInputError("invalid YAML", where=source_name) from None
+    finally:
+        loader.dispose()
     if data is None:
         raise JaneDoeInputError("empty policy: it needs at least 'version' and 'tables'", where=source_name)
     if not isinstance(data, dict):
@@ -103,6 +118,8 @@ def load_policy(path: str | Path) -> Policy:
     """Read and validate a policy file."""
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_POLICY_BYTES:
+            raise JaneDoeInputError(f"the policy is larger than {MAX_POLICY_BYTES >> 20} MiB", where=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise JaneDoeInputError("no such policy file", where=str(path)) from None

@@ -79,11 +79,24 @@ class TablePolicy(BaseModel):
     k_anonymity: KAnonymitySection | None = None
     dp: DpSection | None = None
     synthetic: SyntheticSection | None = None
+    encoding: str | None = None  # the text encoding of the table's CSV / JSON Lines files (default UTF-8)
 
     @field_validator("columns", mode="before")
     @classmethod
     def _empty_columns(cls, value: Any) -> Any:
         return {} if value is None else value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        import codecs
+
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown text encoding {value!r}") from None
+        return value
 
 
 class Policy(BaseModel):

@@ -1,6 +1,8 @@
 """Tables in and out as Apache Arrow: CSV (delimiter sniffed), Parquet and JSON Lines, streamed in record batches.
 
-Outputs are written atomically; malformed input is a JaneDoeInputError naming the file and line.
+Outputs are written atomically; malformed input is a JaneDoeInputError naming the file and line. Every reader
+refuses, before Arrow parses, what could crash or stall it (JSON nested deeper than 64, more than 4,096 columns) and
+text that is not the UTF-8 or the `encoding` it is declared in.
 """
 
 from janedoe.tabular.formats import table_format

@@ -12,6 +12,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pajson
 from janedoe.errors import JaneDoeInputError
+from janedoe.tabular.input_limits import check_column_count
+from janedoe.tabular.jsonl_scan import scan_jsonl
+from janedoe.tabular.text_encoding import open_text_stream, transcoding_error
 
 BLOCK_BYTES = 4 * 1024 * 1024
 _ROW_IN_MESSAGE = re.compile(r"in row (\d+)")
@@ -26,31 +29,60 @@ def _input_error(path: Path, error: Exception, rows_before: int) -> JaneDoeInput
     return JaneDoeInputError(f"unreadable JSON Lines file ({kind})", where=str(path))
 
 
-def _open(path: Path):
+_SCANNED: set[tuple] = set()
+
+
+def _prescan(path: Path, encoding: str | None) -> None:
+    """Refuse nesting, key counts and bytes Arrow's reader cannot take safely; remembered per (path, size, mtime)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, encoding)
+    if key in _SCANNED:
+        return
+    with open_text_stream(path, encoding) as stream:
+        try:
+            scan_jsonl(stream, path, check_utf8=encoding is None)
+        except UnicodeError:
+            raise transcoding_error(path, encoding) from None
+    if len(_SCANNED) > 64:
+        _SCANNED.clear()
+    _SCANNED.add(key)
+
+
+def _open(path: Path, encoding: str | None = None):
     if path.stat().st_size == 0:
         raise JaneDoeInputError("empty file: a JSON Lines file needs at least one object", where=str(path))
+    _prescan(path, encoding)
     try:
-        return pajson.open_json(path, read_options=pajson.ReadOptions(use_threads=False, block_size=BLOCK_BYTES))
+        reader = pajson.open_json(
+            open_text_stream(path, encoding), read_options=pajson.ReadOptions(use_threads=False, block_size=BLOCK_BYTES)
+        )
     except pa.ArrowInvalid as error:
         raise _input_error(path, error, 0) from None
+    check_column_count(len(reader.schema), f"{path}:1")
+    return reader
 
 
-def read_jsonl_schema(path: Path) -> pa.Schema:
-    return _open(path).schema
+def read_jsonl_schema(path: Path, encoding: str | None = None) -> pa.Schema:
+    reader = _open(path, encoding)
+    reader.close()
+    return reader.schema
 
 
-def iter_jsonl_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    reader = _open(path)
+def iter_jsonl_batches(path: Path, encoding: str | None = None) -> Iterator[pa.RecordBatch]:
+    reader = _open(path, encoding)
     rows = 0
-    while True:
-        try:
-            batch = reader.read_next_batch()
-        except StopIteration:
-            return
-        except pa.ArrowInvalid as error:
-            raise _input_error(path, error, rows) from None
-        rows += batch.num_rows
-        yield batch
+    try:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as error:
+                raise _input_error(path, error, rows) from None
+            rows += batch.num_rows
+            yield batch
+    finally:
+        reader.close()  # here, in the reading thread: never left to the interpreter's exit
 
 
 _CONTROL_ESCAPES = [("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")] + [

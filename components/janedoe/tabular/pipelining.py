@@ -13,27 +13,53 @@ from concurrent.futures import Future, ThreadPoolExecutor
 _DONE = object()
 
 
+def _close(items: Iterable) -> None:
+    close = getattr(items, "close", None)
+    if close is not None:
+        close()
+
+
 def read_ahead(batches: Iterable, depth: int = 1) -> Iterator:
-    """The same items, produced by a background thread up to `depth` ahead of the consumer."""
+    """The same items, produced by a background thread up to `depth` ahead of the consumer.
+
+    The producer closes `batches` itself (so a reader's resources are released in the thread that used them) and
+    is joined before this generator finishes. It is not a daemon: a daemon thread still inside Arrow when the
+    interpreter exits is ended mid-call, which aborts the process ("terminate called without an active
+    exception"). If the consumer never closes this generator, the producer stops on its own once the main thread
+    has finished, so it never holds up the exit either.
+    """
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
+    main = threading.main_thread()
+
+    def stopping() -> bool:
+        return stop.is_set() or not main.is_alive()
+
+    def offer(entry: tuple) -> bool:
+        """Put an entry unless the consumer has gone; whether it was put."""
+        while not stopping():
+            try:
+                ready.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def produce() -> None:
         try:
             for item in batches:
-                while not stop.is_set():
-                    try:
-                        ready.put((item, None), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not offer((item, None)):
                     return
-            ready.put((_DONE, None))
+            offer((_DONE, None))
         except BaseException as error:  # noqa: BLE001  (handed to the consumer, which raises it)
-            ready.put((_DONE, error))
+            offer((_DONE, error))
+        finally:
+            try:
+                _close(batches)
+            except BaseException:  # noqa: BLE001  (a failure to clean up must not hide the stage's own error)
+                pass
 
-    thread = threading.Thread(target=produce, name="janedoe-read-ahead", daemon=True)
+    thread = threading.Thread(target=produce, name="janedoe-read-ahead")
     thread.start()
     try:
         while True:
@@ -45,12 +71,23 @@ def read_ahead(batches: Iterable, depth: int = 1) -> Iterator:
             yield item
     finally:
         stop.set()
-        while thread.is_alive():  # unblock a producer waiting to put, then let it finish its current item
-            try:
-                ready.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        thread.join()
+        _join(thread, ready)
+
+
+def _join(thread: threading.Thread, ready: queue.Queue) -> None:
+    """Unblock a producer waiting to put, let it finish its current item, and wait for it; a Ctrl-C while waiting
+    still waits (the thread stops within one item), then is raised."""
+    interrupted: BaseException | None = None
+    while thread.is_alive():
+        try:
+            ready.get(timeout=0.1)
+        except queue.Empty:
+            pass
+        except KeyboardInterrupt as error:
+            interrupted = error
+    thread.join()
+    if interrupted is not None:
+        raise interrupted
 
 
 class WriteBehind:

@@ -31,6 +31,8 @@ class AtomicTableWriter:
         directory = self.path.parent if str(self.path.parent) else Path(".")
         if not directory.is_dir():
             raise JaneDoeInputError("the output directory does not exist", where=str(self.path))
+        if self.path.is_dir():
+            raise JaneDoeInputError("the output path is a directory", where=str(self.path))
         try:
             handle, name = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
         except OSError as error:
@@ -92,6 +94,9 @@ class AtomicTableWriter:
             self._close()
             os.replace(self._temp_path, self.path)
             self._temp_path = None
+        except OSError as error:
+            self._discard()
+            raise JaneDoeInputError(f"cannot write the output ({error.strerror})", where=str(self.path)) from None
         except BaseException:
             self._discard()
             raise

@@ -20,9 +20,8 @@ SALARIES = np.random.default_rng(11).integers(20_000, 200_000, 2_000).astype(np.
 
 
 def _noise_policy(**rule):
-    return parse_policy_dict(
-        {"version": 1, "tables": {"people": {"columns": {"id": "keep", "salary": {"mask": "noise", "ratio": 0.1, **rule}}}}}
-    )
+    salary = {"mask": "noise", "ratio": 0.1, **rule}
+    return parse_policy_dict({"version": 1, "tables": {"people": {"columns": {"id": "keep", "salary": salary}}}})
 
 
 @pytest.fixture

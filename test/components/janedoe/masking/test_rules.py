@@ -210,7 +210,8 @@ def test_pseudonymize_is_deterministic_and_keyed():
     again = mask_column(values, {"mask": "pseudonymize", "kind": "name"}, seed=99, table="other", column="x")
     assert again.to_pylist() == first
     assert first[:200] == first[200:]
-    other_key = mask_column(values, {"mask": "pseudonymize", "kind": "name"}, secret=b"another key of 16+ bytes").to_pylist()
+    rule = {"mask": "pseudonymize", "kind": "name"}
+    other_key = mask_column(values, rule, secret=b"another key of 16+ bytes").to_pylist()
     assert sum(a != b for a, b in zip(first, other_key, strict=True)) > 0.95 * len(first)
     fake = Faker("en_US")
     fake.seed_instance(0)

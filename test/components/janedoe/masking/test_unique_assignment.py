@@ -57,5 +57,6 @@ def test_matches_one_at_a_time_probing_across_calls_with_repeats_and_overflow():
 def test_distinct_inputs_get_distinct_outputs():
     words = np.random.default_rng(5).integers(0, 2**64 - 1, 5000, dtype=np.uint64)
     distinct = np.unique(words)
-    out = UniqueAssignment(pa.array([f"n{i}" for i in range(100)])).assign(distinct, outside_texts(distinct)).to_pylist()
+    assignment = UniqueAssignment(pa.array([f"n{i}" for i in range(100)]))
+    out = assignment.assign(distinct, outside_texts(distinct)).to_pylist()
     assert len(set(out)) == len(out)

@@ -89,3 +89,50 @@ def test_write_behind_does_not_hide_the_blocks_own_error():
         with WriteBehind(lambda item: None) as output:
             output.put(1)
             raise KeyError("the caller's failure")
+
+
+def test_the_producer_closes_its_source_in_its_own_thread_when_the_consumer_stops():
+    closed_in = []
+
+    def source():
+        try:
+            while True:
+                yield 1
+        finally:
+            closed_in.append(threading.current_thread().name)
+
+    stream = read_ahead(source())
+    next(stream)
+    stream.close()
+    assert closed_in == ["janedoe-read-ahead"]
+    assert not _threads()
+
+
+ABANDONING_CONSUMER = """
+import sys
+from janedoe.tabular import iter_batches, read_ahead
+batches = read_ahead(iter_batches(sys.argv[1], batch_size=500), depth=1000)
+next(batches)  # the producer keeps parsing in Arrow while the interpreter exits
+sys.exit(2)
+"""
+
+
+def test_exiting_while_the_producer_is_inside_arrow_keeps_the_exit_code(tmp_path):
+    """A daemon producer still in Arrow's JSON reader at exit was killed mid-call: SIGSEGV or SIGABRT ("terminate
+    called without an active exception", exit 134) instead of the exit code, in about half of these runs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow as pa
+    from janedoe.tabular import read_table, write_table_atomic
+
+    customers = Path(__file__).resolve().parents[4] / "data" / "demo" / "customers.csv"
+    path = tmp_path / "big.jsonl"
+    write_table_atomic(pa.concat_tables([read_table(customers)] * 30), path)
+    codes = [
+        subprocess.run([sys.executable, "-c", ABANDONING_CONSUMER, str(path)], capture_output=True, timeout=120)
+        .returncode
+        for _ in range(12)
+    ]
+    assert codes == [2] * 12
