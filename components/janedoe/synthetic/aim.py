@@ -64,6 +64,25 @@ class AimModel(PrivateModel):
         return sample_model(self.model, rows, rng)
 
 
+def check_aim(domain: Domain, epsilon: float, delta: float, *, max_model_mb: float = DEFAULT_MAX_MODEL_MB,
+              rounds: int | None = None) -> None:
+    """Refuse a budget or size limit AIM cannot work with; needs no data, so it runs before anything is charged."""
+    validate_budget(epsilon, delta)
+    if not (isinstance(max_model_mb, int | float) and max_model_mb > 0):
+        raise JaneDoeInputError("the model size limit must be a positive number of megabytes", where="max_model_mb")
+    sizes, width = domain.sizes, len(domain.names)
+    limit = max_model_mb * _MEGABYTE
+    if 8 * sum(sizes) > limit or (width > 1 and min(
+            model_bytes(sizes, [(a, b)]) for a, b in itertools.combinations(range(width), 2)) > limit):
+        raise JaneDoeInputError(
+            f"the domain is too large for AIM's model size limit ({max_model_mb:g} MB): not even one 2-way marginal "
+            "fits; declare fewer categories or bins, or raise the limit", where="synthetic.max_model_mb")
+    rho = float(rho_from_epsilon_delta(epsilon, delta))
+    if not rho > 0 or math.sqrt((rounds or 16 * width) / (2.0 * 0.9 * rho)) > MAX_GAUSSIAN_SIGMA:
+        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
+                                where="epsilon")
+
+
 def _dyadic_epsilon(epsilon: float, largest_gap: float, sensitivity: int) -> Fraction:
     """epsilon rounded down onto a power-of-two grid that keeps the exact sampler's integers inside int64.
 
@@ -134,31 +153,19 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
 
     max_model_mb bounds the junction tree's float64 clique tables; degree is the workload's marginal width.
     """
-    validate_budget(epsilon, delta)
-    if not (isinstance(max_model_mb, int | float) and max_model_mb > 0):
-        raise JaneDoeInputError("the model size limit must be a positive number of megabytes", where="max_model_mb")
     read = batch_reader(data)
     schema = data.schema if isinstance(data, pa.Table) else schema
     if schema is None:
         raise TypeError("a batch source needs its schema")
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
+    check_aim(domain, epsilon, delta, max_model_mb=max_model_mb, rounds=rounds)
     names, sizes, width = domain.names, domain.sizes, len(domain.names)
     limit = max_model_mb * _MEGABYTE
-    if 8 * sum(sizes) > limit or (width > 1 and min(
-            model_bytes(sizes, [(a, b)]) for a, b in itertools.combinations(range(width), 2)) > limit):
-        raise JaneDoeInputError(
-            f"the domain is too large for AIM's model size limit ({max_model_mb:g} MB): not even one 2-way marginal "
-            "fits; declare fewer categories or bins, or raise the limit", where="synthetic.max_model_mb")
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rounds = rounds or 16 * width
     sigma = math.sqrt(rounds / (2.0 * 0.9 * rho))
-    if sigma > MAX_GAUSSIAN_SIGMA:
-        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
-                                where="epsilon")
     candidates = _candidates(sizes, degree, limit)
     answers, rows = _exact_answers(read, domain, candidates)
-    if rows == 0:
-        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
     largest_weight = max(candidates.values())
     noise: list[NoiseRecord] = []
     measurements: list[Measurement] = []

@@ -1,8 +1,10 @@
 """Public column domains: every column becomes a small set of cells, declared in the policy and never read from data.
 
 Categorical columns take their cells from declared categories (booleans need no declaration); integer, float and
-temporal columns are cut into bins between declared bounds. Values outside the bounds are clipped (a per-record
-transform, so it costs no privacy); a value outside the declared categories is an input error.
+temporal columns are cut into bins between declared bounds. Records that do not fit are handled per record (which
+costs no privacy), never by an error: the fit is charged before the data is read, so no single record may decide
+whether it succeeds. Values outside the bounds are clipped to them; NaN counts as missing; a record with a value
+outside its column's declared categories, or missing where the column is not declared nullable, is dropped.
 """
 
 from collections.abc import Mapping
@@ -133,37 +135,35 @@ def _numeric_values(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) ->
     return column.to_numpy(zero_copy_only=False).astype(np.float64)
 
 
+DROPPED = -1  # the cell of a value that does not fit its column's declared domain: the record is left out
+
+
 def encode_column(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) -> np.ndarray:
-    """Cell index of every value (int64); the null cell is the last one."""
-    where = f"columns.{domain.name}"
-    is_null = column.is_null().to_numpy(zero_copy_only=False) if column.null_count else None
-    if is_null is not None and not domain.nullable:
-        raise JaneDoeInputError("the column has missing values; declare it nullable", where=where)
+    """Cell index of every value (int64); the null cell is the last one; DROPPED where the value does not fit."""
+    is_null = column.is_null(nan_is_null=True).to_numpy(zero_copy_only=False)
+    missing = domain.cells if domain.nullable else DROPPED
     if domain.kind == "category":
         index = pc.index_in(column, value_set=domain.categories)
-        if index.null_count != column.null_count:
-            raise JaneDoeInputError("the column has values outside its declared categories", where=where)
-        codes = index.fill_null(domain.cells).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = index.fill_null(DROPPED).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes[is_null] = missing
         return codes
-    if is_null is not None:
-        column = column.fill_null(0)
     values = np.clip(_numeric_values(column, domain), domain.low, domain.high)
+    values = np.nan_to_num(values, nan=domain.low)  # nulls and NaN: their cells are set below
     if domain.kind == "integer":
         width = (domain.high - domain.low + 1.0) / domain.cells
     else:
         width = (domain.high - domain.low) / domain.cells
     codes = np.minimum(np.floor((values - domain.low) / width).astype(np.int64), domain.cells - 1)
-    if is_null is not None:
-        codes[is_null] = domain.cells
+    codes[is_null] = missing
     return codes
 
 
 def encode(table: pa.Table, domain: Domain) -> np.ndarray:
-    """The table as an (rows, columns) int64 matrix of cell indices."""
+    """The table as an (rows, columns) int64 matrix of cell indices, without the records that were DROPPED."""
     codes = np.empty((table.num_rows, len(domain.columns)), dtype=np.int64)
     for position, column_domain_ in enumerate(domain.columns):
         codes[:, position] = encode_column(table.column(column_domain_.name), column_domain_)
-    return codes
+    return codes[(codes != DROPPED).all(axis=1)]
 
 
 def decode_column(codes: np.ndarray, domain: ColumnDomain, rng: np.random.Generator) -> pa.Array:

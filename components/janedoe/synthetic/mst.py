@@ -136,11 +136,27 @@ def _dyadic_below(epsilon: float, largest_gap: float) -> Fraction:
     return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
 
 
+MAX_EPSILON = 1e5  # already no privacy; far larger values stall the model estimate on noise-free measurements
+
+
 def validate_budget(epsilon: float, delta: float) -> None:
     if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon > 0):
         raise JaneDoeInputError("epsilon must be a positive number", where="epsilon")
+    if epsilon > MAX_EPSILON:
+        raise JaneDoeInputError(f"epsilon above {MAX_EPSILON:g} gives no privacy; refused", where="epsilon")
     if not (isinstance(delta, int | float) and 0 < delta < 1):
         raise JaneDoeInputError("delta must be between 0 and 1 (exclusive)", where="delta")
+
+
+def check_mst(domain: Domain, epsilon: float, delta: float) -> None:
+    """Refuse a budget MST cannot spend on this domain; needs no data, so it runs before anything is charged."""
+    validate_budget(epsilon, delta)
+    width = len(domain.names)
+    rho = float(rho_from_epsilon_delta(epsilon, delta))
+    rho_one_way = rho if width == 1 else rho / 3.0
+    if not rho > 0 or math.sqrt(width / (2.0 * rho_one_way)) > MAX_GAUSSIAN_SIGMA:  # the largest sigma MST uses
+        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
+                                where="epsilon")
 
 
 BatchSource = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]]
@@ -197,16 +213,12 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     if schema is None:
         raise TypeError("a batch source needs its schema")
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
+    check_mst(domain, epsilon, delta)
     names = domain.names
     width = len(names)
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
-    if math.sqrt(width / (2.0 * rho_one_way)) > MAX_GAUSSIAN_SIGMA:  # the largest sigma MST uses
-        raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
-                                where="epsilon")
     one_way, rows = _one_way_counts(read, domain)
-    if rows == 0:
-        raise JaneDoeInputError("the table has no rows: there is nothing to learn a synthetic copy from")
     noise: list[NoiseRecord] = []
 
     sigma_one_way = exact_gaussian_sigma(math.sqrt(width / (2.0 * rho_one_way)))

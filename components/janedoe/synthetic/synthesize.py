@@ -8,9 +8,9 @@ import numpy as np
 import pyarrow as pa
 from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.aim import AimModel, fit_aim
+from janedoe.synthetic.aim import AimModel, check_aim, fit_aim
 from janedoe.synthetic.domain import build_domain
-from janedoe.synthetic.mst import BatchSource, FittedModel, fit_mst, validate_budget
+from janedoe.synthetic.mst import BatchSource, FittedModel, check_mst, fit_mst, validate_budget
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,20 @@ def _budget(section) -> tuple[str, float, float]:
 
 
 def check_synthesis(schema: pa.Schema, section, columns: Mapping) -> None:
-    """Refuse a bad method, budget or column declaration before anything is charged (reads only the schema)."""
-    _budget(section)
-    build_domain(schema, columns)
+    """Refuse a bad method, budget, column declaration or model size before anything is charged (reads only the
+    schema): after this, fitting cannot fail on the data (records that do not fit the domain are clipped or dropped,
+    see domain.py)."""
+    method, epsilon, delta = _budget(section)
+    domain = build_domain(schema, columns)
+    if method == "aim":
+        check_aim(domain, epsilon, delta, **_aim_options(section))
+    else:
+        check_mst(domain, epsilon, delta)
+
+
+def _aim_options(section) -> dict:
+    max_model_mb = _field(section, "max_model_mb")
+    return {} if max_model_mb is None else {"max_model_mb": max_model_mb}
 
 
 def synthesis_cost(section) -> PrivacyCost:
@@ -63,9 +74,7 @@ def synthesize(data: BatchSource, section, columns: Mapping, *, rows: int | None
     method, epsilon, delta = _budget(section)
     started = time.perf_counter()
     if method == "aim":
-        max_model_mb = _field(section, "max_model_mb")
-        options = {} if max_model_mb is None else {"max_model_mb": max_model_mb}
-        model = fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **options)
+        model = fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **_aim_options(section))
     else:
         model = fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
     fitted = time.perf_counter()

@@ -103,3 +103,15 @@ def test_admin_sets_a_budget_and_non_admins_cannot(api, dp_dataset):
         assert [_query(client, dp_dataset, epsilon=1.0).status_code for _ in range(4)] == [200, 200, 200, 409]
         forbidden = client.put("/v1/admin/budgets", json={"dataset_id": dp_dataset, "analyst": "raised", "epsilon": 9})
     assert forbidden.status_code == 403
+
+
+def test_parameters_the_mechanisms_cannot_run_are_4xx_and_spend_nothing(api, dp_dataset):
+    """epsilon 5e-324 or delta 1e-320 used to charge the budget and then end in a 500 (OverflowError)."""
+    api.add_key("dp-absurd", role="analyst", name="absurd")
+    with api.client("dp-absurd") as client:
+        for query, epsilon, delta in [("count", 5e-324, 0.0), ("mean(age)", 5e-324, 0.0), ("count", 1.0, 1e-320),
+                                      ("sum(age)", 1e-10, 1e-6)]:
+            response = _query(client, dp_dataset, query=query, epsilon=epsilon, delta=delta)
+            assert 400 <= response.status_code < 500, response.text
+        budget = client.get("/v1/dp/budget", params={"dataset_id": dp_dataset}).json()[0]
+    assert budget["spent"] == 0 and budget["spent_delta"] == 0

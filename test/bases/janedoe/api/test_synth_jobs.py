@@ -107,3 +107,25 @@ def test_a_dataset_without_a_synthetic_section_is_400(api, tmp_path):
         budgets = client.get("/v1/dp/budget").json()
     assert (response.status_code, response.json()["code"]) == (400, "bad_input")
     assert all(budget["spent"] == 0 for budget in budgets if budget["dataset"] == created["dataset_id"])
+
+
+def test_a_budget_the_fit_cannot_spend_is_400_and_an_odd_record_cannot_fail_the_job(api, tmp_path):
+    """Both used to be charged first and then fail in the job (a job that failed kept its charge)."""
+    rows = "sex,age,smoker\n" + "f,30,no\nm,50,yes\n" * 200 + "x,40,maybe\n"  # the last record fits no category
+    outcomes = {}
+    for name, synthetic in [("tiny", "{method: mst, epsilon: 1.0e-6, delta: 1.0e-9}"),
+                            ("fine", "{method: mst, epsilon: 1.0, delta: 1.0e-9}")]:
+        policy = POLICY.replace("{method: mst, epsilon: 1.0, delta: 1.0e-9}", synthetic)
+        with api.client("admin") as admin:
+            created = admin.post("/v1/datasets", files={"file": ("people.csv", rows.encode()),
+                                                        "policy": ("policy.yaml", policy.encode())})
+        assert created.status_code == 201, created.text
+        dataset_id = created.json()["dataset_id"]
+        api.add_key(f"synth-odd-{name}", role="analyst", name=f"odd-{name}")
+        with api.client(f"synth-odd-{name}") as client:
+            started = client.post("/v1/synth", json={"dataset_id": dataset_id, "rows": 50})
+            job = _wait(client, started.json()["job_id"]) if started.status_code == 202 else None
+            budget = client.get("/v1/dp/budget", params={"dataset_id": dataset_id}).json()[0]
+        outcomes[name] = (started.status_code, job and job["status"], budget["spent"])
+    assert outcomes["tiny"] == (400, None, 0)
+    assert outcomes["fine"][:2] == (202, "done") and outcomes["fine"][2] == pytest.approx(1.0)

@@ -97,3 +97,19 @@ def test_budget_can_be_set_and_shown(files):
     assert "rho" in result.stdout and "0.5" in result.stdout
     result = run("dp", "budget", "--ledger", ledger, "--set-rho", "0.5")
     assert result.returncode == 2 and "--dataset" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("epsilon", "extra"),
+    [("5e-324", ()), ("1e300", ()), ("nan", ()), ("inf", ()), ("1.0", ("--delta", "1e-320")),
+     ("1e-10", ("--delta", "1e-6"))],
+)
+def test_parameters_the_mechanisms_cannot_run_exit_2_and_spend_nothing(files, epsilon, extra):
+    """These used to charge the ledger and then end in an OverflowError traceback."""
+    for expression in ("variance(age)", "histogram(colour)"):
+        result = query(files, expression, epsilon, *extra)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+        assert "epsilon" in result.stderr or "delta" in result.stderr
+    state = budget(files)
+    assert state["spends"] == [] and state["budgets"][0]["spent"] == 0

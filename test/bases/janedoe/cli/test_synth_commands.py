@@ -132,3 +132,36 @@ def test_fake_writes_one_file_per_table(tmp_path):
     assert set(visits.column("user").to_pylist()) <= set(users.column("id").to_pylist())
     done = _run("synth", "fake", tmp_path / "schema.yaml", tmp_path / "nowhere")
     assert done.returncode == 2 and done.stderr.count("\n") == 1
+
+
+def test_an_out_of_domain_record_is_dropped_and_the_fit_charges_exactly_once(people, tmp_path):
+    """It used to fail after the charge: one record then decided whether the fit succeeded."""
+    from janedoe.ledger import Ledger
+
+    with people.open("a") as out:
+        out.write('"x",40,50000,"yes"\n')  # sex outside the declared categories
+    ledger_path, output = tmp_path / "ledger.db", tmp_path / "synthetic.csv"
+    with Ledger.open(str(ledger_path)) as ledger:
+        ledger.set_budget("people", "ana", rho=1.0)
+    done = _run("synth", "--policy", tmp_path / "policy.yaml", people, output, "--ledger", ledger_path,
+                "--analyst", "ana")
+    assert done.returncode == 0, done.stderr
+    assert set(pacsv.read_csv(output).column("sex").to_pylist()) <= {"f", "m"}
+    with Ledger.open(str(ledger_path)) as ledger:
+        assert len(ledger.spends()) == 1
+
+
+@pytest.mark.parametrize("budget", ["epsilon: 1.0e-6", "epsilon: 1.0e+300", "epsilon: .nan",
+                                    "epsilon: 1.0, delta: 5.0e-324"])
+def test_budgets_the_fit_cannot_spend_exit_2_before_the_charge(people, tmp_path, budget):
+    from janedoe.ledger import Ledger
+
+    (tmp_path / "odd.yaml").write_text(POLICY.replace("epsilon: 2.0, delta: 1.0e-9", budget))
+    ledger_path, output = tmp_path / "ledger.db", tmp_path / "synthetic.csv"
+    with Ledger.open(str(ledger_path)) as ledger:
+        ledger.set_budget("people", "ana", rho=1.0)
+    done = _run("synth", "--policy", tmp_path / "odd.yaml", people, output, "--ledger", ledger_path, "--analyst", "ana")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not output.exists()
+    with Ledger.open(str(ledger_path)) as ledger:
+        assert ledger.spends() == [] and ledger.budget("people", "ana").spent == 0
