@@ -8,6 +8,7 @@ and different values to different values: keep, hash, pseudonymize (with unique:
 
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy import KeepRule, NullRule
+from janedoe.sqldb.neutral_values import not_null_rule
 from janedoe.sqldb.schema_model import DatabaseSchema
 
 KEY_SAFE_RULES = ("keep", "hash", "pseudonymize", "keyed_permutation")
@@ -48,8 +49,8 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
                 continue
             if default == "keep":
                 rules[key] = KeepRule()
-            elif default == "null":
-                rules[key] = NullRule(mask="null")
+            elif default == "null":  # privacy by default; a NOT NULL column gets its default or a neutral value
+                rules[key] = NullRule(mask="null") if column.nullable else not_null_rule(column)
             else:
                 raise JaneDoeInputError(
                     "column is not in the policy and the policy's default is 'error'",

@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.arrow_types import arrow_type_for
 from janedoe.sqldb.connections import sqlalchemy_engine, wrap_driver_error
 from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.schema_model import (
@@ -13,6 +12,7 @@ from janedoe.sqldb.schema_model import (
     TableSchema,
     UniqueConstraint,
 )
+from janedoe.sqldb.type_map import transit_type
 
 STATE_TABLE = "_janedoe_copy_state"
 
@@ -66,7 +66,7 @@ def _reflect_table(reflected: dict[str, dict], name: str, default_schema: str | 
             ColumnSchema(
                 name=info["name"],
                 sql_type=info["type"],
-                arrow_type=arrow_type_for(info["type"], dialect),
+                arrow_type=transit_type(info["type"], dialect),
                 nullable=bool(info.get("nullable", True)),
                 default=None if serial or default is None else str(default),
                 autoincrement=serial,

@@ -5,6 +5,7 @@ C++: no per-row Python). SQLite: a read-only URI connection (`mode=ro`) holding 
 Batches come in primary-key order so an interrupted copy can resume after the last key it wrote.
 """
 
+import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from janedoe.sqldb.postgres_arrow import (
     text_expression,
 )
 from janedoe.sqldb.schema_model import TableSchema
+from janedoe.sqldb.type_map import is_blob
 
 
 @dataclass
@@ -117,7 +119,8 @@ class SnapshotReader:
             sql += f" LIMIT {int(limit)}"
         try:
             if self.url.dialect == "sqlite":
-                yield from self._sqlite_batches(sql, schema, batch_size, table.name)
+                blobs = [is_blob(table.column(c).sql_type) for c in columns] + [False] * len(extra)
+                yield from self._sqlite_batches(sql, schema, batch_size, table.name, blobs)
             else:
                 yield from self._postgres_batches(sql, schema, batch_size)
         except (sqlite3.Error, *driver_errors()) as error:
@@ -137,7 +140,9 @@ class SnapshotReader:
             return repr(value)
         return "'" + str(value).replace("'", "''") + "'"
 
-    def _sqlite_batches(self, sql: str, schema: pa.Schema, batch_size: int, table: str) -> Iterator[pa.RecordBatch]:
+    def _sqlite_batches(
+        self, sql: str, schema: pa.Schema, batch_size: int, table: str, blobs: list[bool]
+    ) -> Iterator[pa.RecordBatch]:
         cursor = self._conn.execute(sql)
         while True:
             rows = cursor.fetchmany(batch_size)
@@ -145,24 +150,68 @@ class SnapshotReader:
                 return
             # The sqlite3 driver hands over Python rows; transposing them is the one per-row step it forces.
             columns = list(zip(*rows, strict=False))
-            arrays = [_to_arrow(list(values), field, table) for values, field in zip(columns, schema, strict=False)]
+            arrays = [
+                _to_arrow(list(values), field, table, blob)
+                for values, field, blob in zip(columns, schema, blobs, strict=False)
+            ]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def _postgres_batches(self, sql: str, schema: pa.Schema, batch_size: int) -> Iterator[pa.RecordBatch]:
         yield from query_batches(self._conn, sql, schema, batch_size)
 
 
-def _to_arrow(values: list, field: pa.Field, table: str) -> pa.Array:
+def _to_arrow(values: list, field: pa.Field, table: str, blob: bool) -> pa.Array:
+    """SQLite's values as the column's transit type, exactly: numbers bound for text or decimals go through their
+    exact text (repr of a double is its shortest round-trip form), and a value that does not fit is refused."""
+    kind = field.type
+    if pa.types.is_string(kind) and not blob:
+        try:
+            return pa.array(values, type=kind)  # all text: the common case, converted in C
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            pass
+    if blob or pa.types.is_string(kind) or pa.types.is_decimal(kind):
+        try:
+            values = [_exact_text(value, blob) for value in values]
+            return pa.array(values, type=pa.string()).cast(kind) if pa.types.is_decimal(kind) else pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as error:
+            raise JaneDoeInputError(
+                f"a value cannot be carried exactly as {_declared(kind, blob)}: {str(error).splitlines()[0]}",
+                where=f"{table}.{field.name}",
+            ) from None
     try:
-        return pa.array(values, type=field.type)
+        return pa.array(values, type=kind)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     try:
+        if pa.types.is_time(kind):  # Arrow has no text-to-time cast
+            return pa.array([v if v is None else dt.time.fromisoformat(v) for v in values], type=kind)
         inferred = pa.array(values)
         if pa.types.is_integer(inferred.type) and pa.types.is_boolean(field.type):
             return pc.not_equal(inferred, 0)
         return inferred.cast(field.type)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError, ValueError):
         raise JaneDoeInputError(
             f"values do not match the declared type ({field.type})", where=f"{table}.{field.name}"
         ) from None
+
+
+def _exact_text(value, blob: bool) -> str | None:
+    if value is None:
+        return None
+    if blob:
+        if not isinstance(value, bytes):
+            raise TypeError(f"a {type(value).__name__} in a BLOB column")
+        return "\\x" + value.hex()
+    if isinstance(value, bytes):
+        raise TypeError("a BLOB in a column that is not one")
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _declared(kind: pa.DataType, blob: bool) -> str:
+    if blob:
+        return "BLOB"
+    if pa.types.is_decimal(kind):
+        return f"NUMERIC({kind.precision}, {kind.scale})"
+    return "text"

@@ -17,7 +17,8 @@ from janedoe.sqldb.database_url import parse_database_url
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
 from janedoe.sqldb.subset import keep_filter, plan_subset
-from janedoe.sqldb.table_writer import ddl
+from janedoe.sqldb.table_writer import ddl, enum_ddl
+from janedoe.sqldb.type_map import check_sqlite_floats, decimal_text, enum_types, is_blob
 
 ROWS_PER_INSERT = 500
 
@@ -53,6 +54,9 @@ def dump_database(
             if dialect == "postgresql":
                 out.write("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n")
             out.write("BEGIN;\n")
+            if dialect == "postgresql":
+                for type_name, labels in enum_types(plan.metadata):
+                    out.write(enum_ddl(type_name, labels) + ";\n")
             for name in plan.order.tables:
                 table = plan.metadata.tables[name]
                 created = sa.schema.CreateTable(table, include_foreign_key_constraints=[] if dialect == "postgresql"
@@ -90,13 +94,14 @@ def _dump_table(out, reader, plan, name, kept_keys, batch_size, progress, dialec
     total = len(kept_keys) if kept_keys is not None else reader.count_rows(name)
     done = 0
     columns = ", ".join(q(c) for c in table.column_names)
+    blobs = {c.name for c in plan.metadata.tables[name].columns if is_blob(c.type)}
     for batch in reader.read_batches(table, batch_size=batch_size):
         if kept_keys is not None:
             batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
         if batch.num_rows == 0:
             continue
         masked = plan.maskers[name].mask_batch(batch)
-        tuples = sql_row_literals(masked, dialect)
+        tuples = sql_row_literals(masked, dialect, table=name, blobs=blobs)
         for start in range(0, len(tuples), ROWS_PER_INSERT):
             chunk = tuples.slice(start, ROWS_PER_INSERT)
             out.write(f"INSERT INTO {q(name)} ({columns}) VALUES\n")
@@ -110,25 +115,45 @@ def _dump_table(out, reader, plan, name, kept_keys, batch_size, progress, dialec
     return done
 
 
-def sql_row_literals(batch: pa.RecordBatch, dialect: str) -> pa.Array:
-    """One '(v1, v2, ...)' string per row."""
-    literals = [_literals(column, dialect) for column in batch.columns]
+def sql_row_literals(
+    batch: pa.RecordBatch, dialect: str, *, table: str = "", blobs: set[str] = frozenset()
+) -> pa.Array:
+    """One '(v1, v2, ...)' string per row; every kept value reads back exactly as it left (type_map.py)."""
+    literals = [
+        _literals(column, dialect, name in blobs, f"{table}.{name}")
+        for name, column in zip(batch.schema.names, batch.columns, strict=True)
+    ]
     joined = pc.binary_join_element_wise(*literals, ", ") if len(literals) > 1 else literals[0]
     return pc.binary_join_element_wise(pa.scalar("("), joined, pa.scalar(")"), "")
 
 
-def _literals(column: pa.Array, dialect: str) -> pa.Array:
+def _literals(column: pa.Array, dialect: str, blob: bool, where: str) -> pa.Array:
     kind = column.type
+    postgres = dialect == "postgresql"
     if pa.types.is_boolean(kind):
-        true, false = ("TRUE", "FALSE") if dialect == "postgresql" else ("1", "0")
+        true, false = ("TRUE", "FALSE") if postgres else ("1", "0")
         text = pc.if_else(column, true, false)
-    elif pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+    elif pa.types.is_integer(kind) or (pa.types.is_decimal(kind) and postgres):
         text = pc.cast(column, pa.string())
     elif pa.types.is_floating(kind):
-        text = pc.cast(column, pa.string())
-        finite = pc.is_finite(column)
-        text = pc.if_else(pc.fill_null(finite, True), text, pc.binary_join_element_wise("'", text, "'", ""))
-    else:
-        text = pc.cast(column, pa.string()) if not pa.types.is_string(kind) else column
+        text = _float_literals(column, postgres, where)
+    elif blob and not postgres and pa.types.is_string(kind):
+        text = pc.binary_join_element_wise("X'", pc.utf8_slice_codeunits(column, 2), "'", "")
+    else:  # text; decimals into SQLite's TEXT columns; blobs into bytea as '\x...'; dates and times as ISO text
+        if pa.types.is_decimal(kind):
+            column = decimal_text(column)
+        text = pc.cast(column, pa.string()) if not pa.types.is_string(column.type) else column
         text = pc.binary_join_element_wise("'", pc.replace_substring(text, "'", "''"), "'", "")
     return pc.fill_null(text, "NULL")
+
+
+def _float_literals(column: pa.Array, postgres: bool, where: str) -> pa.Array:
+    """PostgreSQL: '<shortest round-trip text>'::double precision (or ::real), which keeps -0, NaN and infinities.
+    SQLite: the double's shortest text, infinities as 9e999 (SQLite's spelling); NaN and -0.0 are refused."""
+    if postgres:
+        cast = "::real" if pa.types.is_float32(column.type) else "::double precision"
+        return pc.binary_join_element_wise("'", pc.cast(column, pa.string()), f"'{cast}", "")
+    check_sqlite_floats(column, where)
+    text = pc.cast(pc.cast(column, pa.float64()), pa.string())  # a PostgreSQL real widens exactly
+    text = pc.replace_substring(text, "inf", "9e999")
+    return text

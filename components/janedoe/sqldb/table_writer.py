@@ -20,6 +20,7 @@ from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.reflection import STATE_TABLE
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
 from janedoe.sqldb.target_schema import bare_table
+from janedoe.sqldb.type_map import blob_values, check_sqlite_floats, decimal_text, enum_types
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
@@ -53,6 +54,7 @@ class TargetWriter:
     def __init__(self, url: DatabaseUrl) -> None:
         self.url = url
         self.dialect = url.dialect
+        self._blob_columns: dict[str, set[str]] = {}
         if self.dialect == "sqlite":
             self._conn = sqlite_writable(url)
         else:
@@ -102,6 +104,8 @@ class TargetWriter:
             self._execute(
                 f"INSERT INTO {q(STATE_TABLE)} VALUES ({self._p}, 0, NULL, 0, {self._p})", (META_ROW, fingerprint)
             )
+            if self.dialect == "postgresql":
+                self._create_enum_types(metadata)
             bare = sa.MetaData()
             for name in order:
                 table = metadata.tables[name]
@@ -110,6 +114,16 @@ class TargetWriter:
                 else:
                     self._execute(ddl(sa.schema.CreateTable(table), self.dialect))
                 self._execute(f"INSERT INTO {q(STATE_TABLE)} VALUES ({self._p}, 0, NULL, 0, NULL)", (name,))
+
+    def _create_enum_types(self, metadata: sa.MetaData) -> None:
+        """Enums the target's columns use, unless the target already has a type of that name (e.g. from --replace,
+        which drops tables, not types)."""
+        for name, labels in enum_types(metadata):
+            exists = self._conn.execute(
+                "SELECT 1 FROM pg_type WHERE typname = %s AND typnamespace = current_schema()::regnamespace", (name,)
+            ).fetchone()
+            if not exists:
+                self._execute(enum_ddl(name, labels))
 
     def clear_table(self, name: str) -> None:
         with self._transaction():
@@ -141,13 +155,21 @@ class TargetWriter:
                     copy.write(buffer.getbuffer())
             else:
                 values = ", ".join("?" for _ in batch.schema.names)
-                self._conn.executemany(f"INSERT INTO {q(name)} ({columns}) VALUES ({values})", _sqlite_rows(batch))
+                rows = _sqlite_rows(batch, name, self._sqlite_blob_columns(name))
+                self._conn.executemany(f"INSERT INTO {q(name)} ({columns}) VALUES ({values})", rows)
         except sqlite3.IntegrityError as error:
             raise JaneDoeInputError(f"masked rows break a constraint: {error}", where=name) from None
         except Exception as error:
             if _is_psycopg_integrity(error):
                 raise wrap_driver_error(error, self.url, where=name) from None
             raise
+
+    def _sqlite_blob_columns(self, name: str) -> set[str]:
+        """Columns declared BLOB in the target (the type map's choice for blobs): their hex text goes in as bytes."""
+        if name not in self._blob_columns:
+            rows = self._conn.execute(f"PRAGMA table_info({q(name)})").fetchall()
+            self._blob_columns[name] = {row[1] for row in rows if str(row[2]).upper() == "BLOB"}
+        return self._blob_columns[name]
 
     # --- after the load ----------------------------------------------------------------------------------------
     def post_load_steps(self, metadata: sa.MetaData, order: list[str]) -> list[PostLoadStep]:
@@ -262,16 +284,29 @@ class _Transaction:
             raise wrap_driver_error(exc, self.writer.url) from None
 
 
+def enum_ddl(name: str, labels: tuple[str, ...]) -> str:
+    quoted = ", ".join("'" + label.replace("'", "''") + "'" for label in labels)
+    return f"CREATE TYPE {q(name)} AS ENUM ({quoted})"
+
+
 def _constraint_rank(constraint) -> int:
     return 0 if isinstance(constraint, sa.PrimaryKeyConstraint) else 1
 
 
-def _sqlite_rows(batch: pa.RecordBatch):
-    """Python rows for sqlite3 (the driver takes nothing else); dates become ISO text, and decimals their exact text,
-    which a NUMERIC column stores as the nearest REAL (Arrow's decimal-to-float cast is off in the last digit)."""
+def _sqlite_rows(batch: pa.RecordBatch, table: str, blobs: set[str]):
+    """Python rows for sqlite3 (the driver takes nothing else); dates become ISO text, and decimals their exact text
+    (a TEXT column from PostgreSQL keeps it; a NUMERIC one from SQLite parses it back to the value it came from);
+    blobs their bytes. Floats SQLite would change (NaN, -0.0) are refused."""
     columns = []
-    for column in batch.columns:
-        if pa.types.is_temporal(column.type) or pa.types.is_decimal(column.type):
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        where = f"{table}.{name}"
+        if name in blobs and pa.types.is_string(column.type):
+            columns.append(blob_values(column, where))
+            continue
+        check_sqlite_floats(column, where)
+        if pa.types.is_decimal(column.type):
+            column = decimal_text(column)
+        elif pa.types.is_temporal(column.type):
             column = column.cast(pa.string())
         columns.append(column.to_pylist())
     return zip(*columns, strict=False)

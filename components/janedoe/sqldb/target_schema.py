@@ -1,13 +1,15 @@
 """The target's tables as SQLAlchemy objects, for DDL in either engine (copy) or as text (dump).
 
-A column whose masked values change type (an integer id masked by `hash` becomes text) gets the masked type, and so
-does every column that references it, because they are masked by the same rule.
+A kept column gets the type map's type for the pair of engines (type_map.py). A column whose masked values change
+type (an integer id masked by `hash` becomes text) gets the masked type, and so does every column that references it,
+because they are masked by the same rule.
 """
 
 import pyarrow as pa
 import sqlalchemy as sa
 from janedoe.sqldb.arrow_types import same_storage, sql_type_for
 from janedoe.sqldb.schema_model import DatabaseSchema, TableSchema
+from janedoe.sqldb.type_map import kept_type
 
 
 def build_target_metadata(
@@ -18,7 +20,7 @@ def build_target_metadata(
     for name in tables:
         table = schema.tables[name]
         output = output_schemas[name]
-        columns = [_column(table, column.name, output, schema.dialect == target_dialect) for column in table.columns]
+        columns = [_column(table, column.name, output, schema.dialect, target_dialect) for column in table.columns]
         constraints: list[sa.schema.SchemaItem] = []
         if table.primary_key:
             constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
@@ -43,13 +45,14 @@ def build_target_metadata(
     return metadata
 
 
-def _column(table: TableSchema, name: str, output: pa.Schema, same_dialect: bool) -> sa.Column:
+def _column(table: TableSchema, name: str, output: pa.Schema, source_dialect: str, target_dialect: str) -> sa.Column:
     column = table.column(name)
     masked_type = output.field(name).type
-    if same_storage(column.arrow_type, masked_type) and (same_dialect or _generic(column.sql_type)):
-        sql_type = column.sql_type
+    if same_storage(column.arrow_type, masked_type):
+        sql_type = kept_type(table.name, name, column.sql_type, source_dialect, target_dialect)
     else:
         sql_type = sql_type_for(masked_type)
+    same_dialect = source_dialect == target_dialect
     default = sa.text(column.default) if column.default is not None and same_dialect else None
     return sa.Column(
         name,
@@ -58,10 +61,6 @@ def _column(table: TableSchema, name: str, output: pa.Schema, same_dialect: bool
         autoincrement=False,  # sequences are recreated after the load (see table_writer), past the copied keys
         server_default=default,
     )
-
-
-def _generic(sql_type: sa.types.TypeEngine) -> bool:
-    return type(sql_type).__module__ == "sqlalchemy.sql.sqltypes"
 
 
 def serial_columns(schema: DatabaseSchema, tables: list[str], output_schemas: dict[str, pa.Schema]) -> list[tuple]:

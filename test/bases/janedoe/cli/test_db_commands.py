@@ -79,3 +79,24 @@ def test_user_errors_are_one_line_exit_2_and_leave_no_output(source, tmp_path, a
     assert len(lines) == 1 and where in lines[0]
     assert "pw123456" not in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out.db").exists()
+
+
+@pytest.mark.parametrize("command", ["copy", "dump"])
+def test_a_value_that_cannot_be_carried_exactly_is_refused_in_one_line(tmp_path, command):
+    """A SQLite NUMERIC(12, 2) column holding 1.005: PostgreSQL would round it, so it is refused, naming the column."""
+    source = tmp_path / "prices.db"
+    conn = sqlite3.connect(source)
+    conn.execute("CREATE TABLE prices (id INTEGER PRIMARY KEY, price NUMERIC(12, 2))")
+    conn.executemany("INSERT INTO prices VALUES (?, ?)", [(1, 1.5), (2, 1.005)])
+    conn.commit()
+    conn.close()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("version: 1\ndefault: keep\ntables: {}\n")
+    output = tmp_path / ("out.db" if command == "copy" else "out.sql")
+    where = ["--to", str(output)] if command == "copy" else [str(output), "--dialect", "postgresql"]
+    result = run(command, "--policy", str(policy), "--from", str(source), *where)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "prices.price" in lines[0] and "NUMERIC(12, 2)" in lines[0], lines
+    if command == "dump":
+        assert not output.exists()

@@ -226,6 +226,13 @@ def build_postgres(url: str, customers: int = 120) -> None:
         conn.execute("SELECT setval('customers_id_seq', (SELECT max(id) FROM customers))")
 
 
+def table_names(db) -> set[str]:
+    """Every table in the database (PostgreSQL: its public schema), including any bookkeeping table left behind."""
+    sql = ("SELECT tablename FROM pg_tables WHERE schemaname = 'public'" if db.postgres
+           else "SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {r[0] for r in db.rows(sql)}
+
+
 class Database:
     """Plain SQL access to either engine, for the checks (independent of janedoe.sqldb)."""
 

@@ -11,6 +11,7 @@ def _check_copy(shop, source_url: str, target_url: str) -> None:
         assert shop.dangling_references(target) == {}
         assert shop.duplicate_keys(target) == {}
         assert shop.row_counts(target) == shop.row_counts(source)
+        assert shop.table_names(target) == shop.table_names(source)  # nothing of janedoe's (no resume state) left
         assert shop.join_shapes(target) == shop.join_shapes(source)
         assert shop.leaked_values(source, target) == set()
         # The key columns were masked (not kept): the copy's customer ids and order ids differ from the source's.
