@@ -97,19 +97,25 @@ class KeyedDraws(Draws):
             out[rows] = digest_words(self._text_hmac.digests(binary.take(pa.array(rows))))
         rows = np.flatnonzero(~long)
         blocks = (lengths[rows] + 15) // 16
-        order = np.argsort(-blocks, kind="stable")  # longest first: the rows still being read are a prefix
-        rows, blocks = rows[order], blocks[order]
+        width = 16 * max(int(blocks.max()) if len(blocks) else 0, 1)
+        padded = np.zeros(len(rows) * width, dtype=np.uint8)  # each text zero-padded to `width` bytes
+        sizes = lengths[rows]
+        before = np.cumsum(sizes) - sizes
+        step = np.arange(int(sizes.sum()))
+        padded[step + np.repeat(np.arange(len(rows)) * width - before, sizes)] = data[
+            step + np.repeat(starts[rows] - before, sizes)
+        ]
+        padded = padded.view(np.uint64).reshape(len(rows), width // 16, 2)
         state = np.empty((len(rows), 2), dtype=np.uint64)
-        state[:, 0] = lengths[rows].astype(np.uint64)
+        state[:, 0] = sizes.astype(np.uint64)
         state[:, 1] = 0
         state = self._text_encrypt(state)
-        byte = np.arange(16)
-        for block in range(int(blocks[0]) if len(blocks) else 0):
-            active = int(np.count_nonzero(blocks > block))
-            at = starts[rows[:active], None] + 16 * block + byte
-            chunk = np.where(at < (starts + lengths)[rows[:active], None], data[np.minimum(at, len(data) - 1)], 0)
-            chunk = np.ascontiguousarray(chunk.astype(np.uint8)).view(np.uint64).reshape(active, 2)
-            state[:active] = self._text_encrypt(state[:active] ^ chunk)
+        for block in range(int(blocks.max()) if len(blocks) else 0):
+            active = blocks > block
+            if active.all():
+                state = self._text_encrypt(state ^ padded[:, block])
+            else:
+                state[active] = self._text_encrypt(state[active] ^ padded[active, block])
         out[rows] = state[:, 0]
         return pa.array(out, pa.uint64())
 
