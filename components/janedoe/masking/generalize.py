@@ -40,7 +40,8 @@ def _floor_div(ints: pa.Array, step: int) -> pa.Array:
 
 
 class DateLevelMasker(ColumnMasker):
-    """'1987' (year), '1987-03' (month), '1980-1989' (decade) or '1987-03-15' (day)."""
+    """'1987-03-15' (day), '1987-W11' (ISO week), '1987-03' (month), '1987' (year), '1980-1989' (decade) or
+    '1900-1999' (century)."""
 
     output_type = pa.string()
 
@@ -64,7 +65,15 @@ class DateLevelMasker(ColumnMasker):
         if self.level == "day":
             stamps = pc.cast(dates, pa.timestamp("s")) if pa.types.is_date(dates.type) else dates
             return pc.strftime(stamps, "%Y-%m-%d")
+        if self.level == "week":
+            weeks = pc.utf8_lpad(pc.cast(pc.iso_week(dates), pa.string()), 2, "0")
+            return pc.binary_join_element_wise(pc.cast(pc.iso_year(dates), pa.string()), weeks, "-W")
         years = pc.year(dates)
+        if self.level == "century":
+            century = pc.multiply(_floor_div(years, 100), 100)
+            return pc.binary_join_element_wise(
+                pc.cast(century, pa.string()), pc.cast(pc.add(century, 99), pa.string()), "-"
+            )
         if self.level == "year":
             return pc.cast(years, pa.string())
         if self.level == "month":

@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-_BLOCK = {"sha256": 64, "sha512": 128}
-_SIZE = {"sha256": 32, "sha512": 64}
+_BLOCK = {"md5": 64, "sha1": 64, "sha224": 64, "sha256": 64, "sha384": 128, "sha512": 128}
+_SIZE = {"md5": 16, "sha1": 20, "sha224": 28, "sha256": 32, "sha384": 48, "sha512": 64}
 
 
 def as_text(values: pa.Array) -> pa.Array:

@@ -141,15 +141,23 @@ class PseudonymizeMasker(ColumnMasker):
 
 
 class HashMasker(ColumnMasker):
-    """anon.hmac-like: lower-case hex HMAC-SHA256 (or SHA512) of the value's text with the secret."""
+    """anon.hmac-like: lower-case hex HMAC (SHA-256 by default) of the value's text with the secret, optionally cut
+    to its first `length` hex digits."""
 
     output_type = pa.string()
 
     def __init__(self, rule: HashRule, context: BuildContext) -> None:
         self.hmac = Hmac(context.secret, rule.algorithm)
+        self.length = rule.length
+
+    def _hex(self, distinct: pa.Array) -> pa.Array:
+        digests = self.hmac.digests(distinct)
+        if self.length is None:
+            return hex_strings(digests)
+        return pc.utf8_slice_codeunits(hex_strings(digests[:, : (self.length + 1) // 2]), 0, self.length)
 
     def apply(self, values: pa.Array) -> pa.Array:
-        return per_distinct(values, lambda distinct: hex_strings(self.hmac.digests(distinct)))
+        return per_distinct(values, self._hex)
 
 
 def build_keyed_masker(rule, context: BuildContext) -> ColumnMasker:

@@ -10,7 +10,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_number, is_text, null_mask
+from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_date_or_time, is_number, is_text, null_mask
 from janedoe.masking.faker_pools import fit_pool_to, picks_unlike_originals, public_faker_pool
 from janedoe.masking.keyed_draws import integers_between, unit_floats
 from janedoe.policy import FakeRule, NoiseRule, RandomDateRule, RandomInRule, RandomIntRule, ShuffleRule
@@ -216,6 +216,8 @@ def build_random_masker(rule, context: BuildContext) -> ColumnMasker:
     if isinstance(rule, RandomIntRule):
         return RandomIntMasker(rule, context)
     if isinstance(rule, RandomDateRule):
+        if not (is_date_or_time(kind) or is_text(kind)):
+            raise context.error(f"random_date needs a date, timestamp or text column, not {kind}")
         return RandomDateMasker(rule, context)
     if isinstance(rule, RandomInRule):
         return RandomInMasker(rule, context)

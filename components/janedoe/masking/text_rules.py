@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from janedoe.masking.column_masker import BuildContext, ColumnMasker
+from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_text
 from janedoe.masking.keyed_digest import as_text
 from janedoe.policy import PartialEmailRule, PartialRule, RegexReplaceRule
 
@@ -66,6 +66,8 @@ class RegexReplaceMasker(ColumnMasker):
 
 
 def build_text_masker(rule, context: BuildContext) -> ColumnMasker:
+    if isinstance(rule, PartialEmailRule) and not is_text(context.column_type):
+        raise context.error(f"partial_email needs a text column, not {context.column_type}")
     if isinstance(rule, PartialRule):
         return PartialMasker(rule)
     if isinstance(rule, PartialEmailRule):

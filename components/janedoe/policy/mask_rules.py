@@ -9,8 +9,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_SECONDS_PER_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400}
-INTERVAL_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+# Months and years as their Gregorian averages (PostgreSQL Anonymizer's dnoise(x, '2 years') moves a date by up to
+# the interval); a shift is a whole number of days for dates, ticks for timestamps.
+_SECONDS_PER_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 7 * 86400,
+                     "month": 30.436875 * 86400, "year": 365.2425 * 86400}
+INTERVAL_PATTERN = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(second|minute|hour|day|week|month|year)s?\s*$", re.IGNORECASE
+)
 
 
 class _Rule(BaseModel):
@@ -63,11 +68,22 @@ class PseudonymizeRule(_Rule):
     pool_size: int = Field(default=4096, ge=1, le=1_000_000)
 
 
+_HEX_DIGITS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}
+
+
 class HashRule(_Rule):
-    """Hex HMAC of the value with the secret; never an unkeyed hash."""
+    """Hex HMAC of the value with the secret (anon.digest / anon.hmac); never an unkeyed hash. `length` keeps the
+    first hex digits (`left(anon.hash(x), 12)`): shorter hashes collide sooner (about 2^(2*length) values)."""
 
     mask: Literal["hash"]
-    algorithm: Literal["sha256", "sha512"] = "sha256"
+    algorithm: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = "sha256"
+    length: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _length_fits_the_digest(self):
+        if self.length is not None and self.length > _HEX_DIGITS[self.algorithm]:
+            raise ValueError(f"length must be at most {_HEX_DIGITS[self.algorithm]} for {self.algorithm}")
+        return self
 
 
 class NoiseRule(_DrawnRule):
@@ -81,7 +97,9 @@ class NoiseRule(_DrawnRule):
     @classmethod
     def _interval_is_readable(cls, value: str | None) -> str | None:
         if value is not None and not INTERVAL_PATTERN.match(value):
-            raise ValueError("interval must look like '10 days' (units: seconds, minutes, hours, days, weeks)")
+            raise ValueError(
+                "interval must look like '10 days' (units: seconds, minutes, hours, days, weeks, months, years)"
+            )
         return value
 
     @property
@@ -129,11 +147,11 @@ class RandomInRule(_DrawnRule):
 
 
 class GeneralizeRule(_Rule):
-    """Numbers to ranges of width `step` ('30-39'); dates to their day, month, year or decade."""
+    """Numbers to ranges of width `step` ('30-39'); dates to their day, ISO week, month, year, decade or century."""
 
     mask: Literal["generalize"]
     step: int | float | None = Field(default=None, gt=0)
-    to: Literal["day", "month", "year", "decade"] | None = None
+    to: Literal["day", "week", "month", "year", "decade", "century"] | None = None
 
     @model_validator(mode="after")
     def _one_of_step_or_to(self):

@@ -268,3 +268,38 @@ def test_hash_of_mostly_distinct_values_with_nulls():
     out = mask_column(pa.array(values), {"mask": "hash"}).to_pylist()
     expected = [None if v is None else hmac.new(SECRET, v.encode(), hashlib.sha256).hexdigest() for v in values]
     assert out == expected
+
+
+@pytest.mark.parametrize("algorithm", ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"])
+def test_hash_is_the_keyed_hmac_of_each_algorithm_and_length_keeps_its_first_hex_digits(algorithm):
+    out = mask_column(pa.array(["alice@example.org", None]), {"mask": "hash", "algorithm": algorithm}).to_pylist()
+    assert out == [hmac.new(SECRET, b"alice@example.org", algorithm).hexdigest(), None]
+    for length in (1, 11, 12):
+        cut = mask_column(pa.array(["alice@example.org"]), {"mask": "hash", "algorithm": algorithm, "length": length})
+        assert cut.to_pylist() == [out[0][:length]]
+
+
+def test_noise_in_months_and_years_moves_dates_within_the_interval_and_uses_it():
+    days = pa.array(np.full(5000, 18_000, dtype=np.int32)).cast(pa.date32())
+    identity = pa.array(np.arange(5000))
+    batch = pa.record_batch({"id": identity, "d": days})
+    for interval, reach in (("2 years", 730), ("3 months", 91)):
+        policy = policy_for({"id": "keep", "d": {"mask": "noise", "interval": interval, "row_key": "id"}})
+        out = build_table_masker(policy, "t", batch.schema, secret=SECRET).mask_batch(batch).column("d")
+        shift = out.cast(pa.int32()).to_numpy() - 18_000
+        assert np.abs(shift).max() <= reach + 1 and np.abs(shift).max() >= 0.95 * reach
+
+
+def test_generalize_to_iso_week_and_century():
+    dates = pa.array([dt.date(2021, 1, 3), dt.date(2021, 1, 4), dt.date(1899, 12, 31), None])
+    assert mask_column(dates, {"mask": "generalize", "to": "week"}).to_pylist() == [
+        "2020-W53", "2021-W01", "1899-W52", None]
+    assert mask_column(dates, {"mask": "generalize", "to": "century"}).to_pylist() == [
+        "2000-2099", "2000-2099", "1800-1899", None]
+
+
+@pytest.mark.parametrize("rule", [{"mask": "partial_email"}, {"mask": "random_date", "min": "2020-01-01",
+                                                               "max": "2020-12-31"}])
+def test_rules_that_do_not_suit_an_integer_column_are_refused(rule):
+    with pytest.raises(JaneDoeInputError, match="needs a .*text column, not int64"):
+        mask_column(pa.array([1, 2, 3]), rule)

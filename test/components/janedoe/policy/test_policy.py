@@ -102,7 +102,9 @@ def test_rule_level_checks():
     assert "not a valid RE2" in _error(ISSUE_POLICY.replace("{mask: keep}", "{mask: regex_replace, pattern: '('}"))
     reversed_range = ISSUE_POLICY.replace("{mask: keep}", "{mask: random_int, min: 5, max: 1}")
     assert "min must not be greater" in _error(reversed_range)
-    assert "algorithm" in _error(ISSUE_POLICY.replace("{mask: hash}", "{mask: hash, algorithm: md5}"))
+    assert "algorithm" in _error(ISSUE_POLICY.replace("{mask: hash}", "{mask: hash, algorithm: md4}"))
+    too_long = ISSUE_POLICY.replace("{mask: hash}", "{mask: hash, algorithm: md5, length: 33}")
+    assert "at most 32 for md5" in _error(too_long)
 
 
 def test_top_level_errors():
