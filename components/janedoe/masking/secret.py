@@ -16,14 +16,21 @@ from janedoe.policy import (
     Policy,
     PseudonymizeRule,
     RandomDateRule,
+    RandomIdIntRule,
+    RandomIdRule,
     RandomInRule,
     RandomIntRule,
+    RandomPhoneRule,
+    RandomStringRule,
     ShuffleRule,
     parse_mask_rule,
 )
 
 KEYED_RULES = (PseudonymizeRule, HashRule, KeyedPermutationRule)
-DRAWN_RULES = (NoiseRule, RandomIntRule, RandomDateRule, RandomInRule, ShuffleRule, FakeRule)
+DRAWN_RULES = (
+    NoiseRule, RandomIntRule, RandomDateRule, RandomInRule, ShuffleRule, FakeRule, RandomStringRule, RandomIdRule,
+    RandomIdIntRule, RandomPhoneRule,
+)
 MIN_SECRET_BYTES = 16
 
 

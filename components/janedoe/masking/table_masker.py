@@ -11,6 +11,7 @@ from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
 from janedoe.masking.keyed_rules import build_keyed_masker
 from janedoe.masking.random_rules import build_random_masker
+from janedoe.masking.random_values import build_random_value_masker
 from janedoe.masking.secret import check_secret_length, missing_secret_error, rule_needs_secret
 from janedoe.masking.text_rules import build_text_masker
 from janedoe.masking.value_rules import NullMasker, build_value_masker
@@ -29,8 +30,12 @@ from janedoe.policy import (
     Policy,
     PseudonymizeRule,
     RandomDateRule,
+    RandomIdIntRule,
+    RandomIdRule,
     RandomInRule,
     RandomIntRule,
+    RandomPhoneRule,
+    RandomStringRule,
     RegexReplaceRule,
     ShuffleRule,
 )
@@ -46,6 +51,10 @@ _BUILDERS = {
     RandomIntRule: build_random_masker,
     RandomDateRule: build_random_masker,
     RandomInRule: build_random_masker,
+    RandomStringRule: build_random_value_masker,
+    RandomIdRule: build_random_value_masker,
+    RandomIdIntRule: build_random_value_masker,
+    RandomPhoneRule: build_random_value_masker,
     ShuffleRule: build_random_masker,
     FakeRule: build_random_masker,
     PseudonymizeRule: build_keyed_masker,

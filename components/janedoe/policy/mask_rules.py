@@ -146,6 +146,33 @@ class RandomInRule(_DrawnRule):
     values: list[str | int | float | bool] = Field(min_length=1)
 
 
+class RandomStringRule(_DrawnRule):
+    """anon.random_string(n): `length` letters and digits."""
+
+    mask: Literal["random_string"]
+    length: int = Field(ge=1, le=1024)
+
+
+class RandomIdRule(_DrawnRule):
+    """anon.random_id(): a positive bigint drawn per row (collisions are possible: use keyed_permutation for keys)."""
+
+    mask: Literal["random_id"]
+
+
+class RandomIdIntRule(_DrawnRule):
+    """anon.random_id_int(): a positive 32-bit integer drawn per row."""
+
+    mask: Literal["random_id_int"]
+
+
+class RandomPhoneRule(_DrawnRule):
+    """anon.random_phone(prefix): the prefix, then `digits` random digits ('0' and 9 digits by default)."""
+
+    mask: Literal["random_phone"]
+    prefix: str = Field(default="0", max_length=32)
+    digits: int = Field(default=9, ge=1, le=32)
+
+
 class GeneralizeRule(_Rule):
     """Numbers to ranges of width `step` ('30-39'); dates to their day, ISO week, month, year, decade or century."""
 
@@ -229,6 +256,10 @@ MaskRule = Annotated[
     | RandomIntRule
     | RandomDateRule
     | RandomInRule
+    | RandomStringRule
+    | RandomIdRule
+    | RandomIdIntRule
+    | RandomPhoneRule
     | GeneralizeRule
     | ShuffleRule
     | ConstantRule
@@ -249,6 +280,10 @@ RULE_NAMES = (
     "random_int",
     "random_date",
     "random_in",
+    "random_string",
+    "random_id",
+    "random_id_int",
+    "random_phone",
     "generalize",
     "shuffle",
     "constant",

@@ -109,6 +109,9 @@ def test_a_seed_for_fresh_draws_needs_the_secret():
         {"mask": "random_in", "values": [1, 2]},
         {"mask": "shuffle"},
         {"mask": "fake", "kind": "first_name"},
+        {"mask": "random_string", "length": 8},
+        {"mask": "random_phone"},
+        {"mask": "random_id"},
     ],
 )
 def test_keyed_random_rules_refuse_to_run_without_the_secret(rule):

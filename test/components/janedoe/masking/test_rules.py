@@ -303,3 +303,28 @@ def test_generalize_to_iso_week_and_century():
 def test_rules_that_do_not_suit_an_integer_column_are_refused(rule):
     with pytest.raises(JaneDoeInputError, match="needs a .*text column, not int64"):
         mask_column(pa.array([1, 2, 3]), rule)
+
+
+def test_random_string_is_letters_and_digits_of_the_length_drawn_per_row():
+    values = pa.array([f"v{i}" for i in range(3000)] + [None])
+    out = mask_column(values, {"mask": "random_string", "length": 12}).to_pylist()
+    assert out[-1] is None and all(re.fullmatch(r"[A-Za-z0-9]{12}", text) for text in out[:-1])
+    assert len(set(out[:-1])) == 3000
+    counts = np.bincount(np.frombuffer("".join(out[:-1]).encode(), dtype=np.uint8), minlength=128)
+    letters = counts[np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", np.uint8)]
+    assert letters.min() > 0.7 * letters.mean() and letters.max() < 1.3 * letters.mean()
+    assert mask_column(values, {"mask": "random_string", "length": 12}).to_pylist() == out  # keyed: repeatable
+
+
+def test_random_phone_is_the_prefix_and_digits():
+    out = mask_column(pa.array(["a", "b", None]), {"mask": "random_phone", "prefix": "+33 6"}).to_pylist()
+    assert out[2] is None and all(re.fullmatch(r"\+33 6[0-9]{9}", text) for text in out[:2]) and out[0] != out[1]
+
+
+@pytest.mark.parametrize(("rule", "kind", "high"), [("random_id", pa.int64(), 2**63 - 1),
+                                                     ("random_id_int", pa.int32(), 2**31 - 1)])
+def test_random_ids_are_positive_in_their_type(rule, kind, high):
+    out = mask_column(pa.array([f"k{i}" for i in range(2000)] + [None]), {"mask": rule})
+    assert out.type == kind and out.null_count == 1
+    ids = np.asarray(out.drop_null().to_pylist(), dtype=object)
+    assert min(ids) >= 1 and max(ids) <= high and max(ids) > high // 2 and len(set(ids)) == 2000
