@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
 from janedoe.masking.faker_pools import distinct_faker_pool, faker_pool, fit_pool_to, picks_unlike_originals
-from janedoe.masking.keyed_digest import Hmac, derived_key, digest_words, hex_strings, per_distinct
+from janedoe.masking.keyed_digest import Hmac, as_text, derived_key, digest_words, hex_strings, per_distinct
 from janedoe.policy import HashRule, PseudonymizeRule
 
 
@@ -119,6 +119,7 @@ class PseudonymizeMasker(ColumnMasker):
         seed = pool_seed(context.secret, rule.kind, rule.locale)
         key = derived_key(context.secret, f"pseudonymize\0{rule.kind}\0{rule.locale}")
         self.hmac = Hmac(key)
+        self.identity_column = rule.row_key
         if rule.unique:
             pool = distinct_faker_pool(rule.kind, rule.locale, seed, rule.pool_size, context.where).cast(pa.string())
             self.assignment = _unique_assignment(derived_key(key, "unique"), rule.kind, rule.locale, pool)
@@ -138,6 +139,22 @@ class PseudonymizeMasker(ColumnMasker):
 
     def apply(self, values: pa.Array) -> pa.Array:
         return per_distinct(values, self._pick)
+
+    def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        """Picks by the `row_key` column's value (the row's own where that is null), never the row's own value: two
+        columns of one person (login and email) get consistent pseudonyms."""
+        own = as_text(values)
+        valid = pc.is_valid(own)
+        keys = pc.coalesce(as_text(identity), own).filter(valid)
+        own = own.filter(valid)
+        words = per_distinct(keys, lambda distinct: pa.array(digest_words(self.hmac.digests(distinct)))).to_numpy()
+        if self.assignment is None:
+            picks = picks_unlike_originals(self.pool, (words % np.uint64(len(self.pool))).astype(np.int64), own)
+            outputs = self.pool.take(pa.array(picks))
+        else:
+            outputs = self.assignment.assign(words, own)
+        positions = pc.subtract(pc.cumulative_sum(pc.cast(valid, pa.int64())), 1)
+        return outputs.take(pc.if_else(valid, positions, pa.scalar(None, pa.int64())))
 
 
 class HashMasker(ColumnMasker):

@@ -66,6 +66,7 @@ class PseudonymizeRule(_Rule):
     locale: str = "en_US"
     unique: bool = False
     pool_size: int = Field(default=4096, ge=1, le=1_000_000)
+    row_key: str | None = Field(default=None, min_length=1)  # pick by another column's value (anon.pseudo_email(login))
 
 
 _HEX_DIGITS = {"md5": 32, "sha1": 40, "sha224": 56, "sha256": 64, "sha384": 96, "sha512": 128}

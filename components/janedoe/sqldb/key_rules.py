@@ -90,6 +90,12 @@ def _check_referenced_pseudonyms_unique(schema: DatabaseSchema, table_name: str,
     referenced = {c for fk in schema.referencing(table_name) for c in fk.referred_columns}
     for column in sorted(referenced):
         rule = rules.get(column)
+        if getattr(rule, "row_key", None) is not None:
+            raise JaneDoeInputError(
+                "a column referenced by a foreign key cannot take its value from a row_key (the referencing columns"
+                " have no such column): remove row_key",
+                where=f"{policy_name}: tables.{table_name}.columns.{column}.row_key",
+            )
         if rule is not None and rule.mask == "pseudonymize" and rule.unique:
             raise JaneDoeInputError(
                 "a column referenced by a foreign key cannot use pseudonymize with unique: true (its collision"

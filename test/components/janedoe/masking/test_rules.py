@@ -328,3 +328,22 @@ def test_random_ids_are_positive_in_their_type(rule, kind, high):
     assert out.type == kind and out.null_count == 1
     ids = np.asarray(out.drop_null().to_pylist(), dtype=object)
     assert min(ids) >= 1 and max(ids) <= high and max(ids) > high // 2 and len(set(ids)) == 2000
+
+
+@pytest.mark.parametrize("unique", [False, True])
+def test_pseudonyms_seeded_from_another_column_agree_across_columns_and_never_equal_their_own_value(unique):
+    logins = pa.array([f"user{i % 700}" for i in range(3000)] + ["user1", None])
+    emails = pa.array([f"u{i % 700}@corp.example" for i in range(3000)] + [None, "x@corp.example"])
+    batch = pa.record_batch({"login": logins, "email": emails})
+    rule = {"mask": "pseudonymize", "kind": "email", "unique": unique, "row_key": "login"}
+    policy = policy_for({"login": "keep", "email": rule})
+    out = build_table_masker(policy, "t", batch.schema, secret=SECRET).mask_batch(batch).column("email").to_pylist()
+    by_login: dict = {}
+    for login, masked in zip(logins.to_pylist()[:3000], out[:3000], strict=True):
+        assert by_login.setdefault(login, masked) == masked  # one login, one pseudonym
+    assert len(set(by_login.values())) > (699 if unique else 600)
+    assert out[3000] is None and out[3001] is not None  # a null value stays null; a null login falls back to the value
+    assert not set(out) & set(emails.to_pylist()) - {None}
+    if not unique:  # the pick is the one the login itself would get: a login column masked alike matches
+        direct = mask_column(logins.slice(0, 3000), {"mask": "pseudonymize", "kind": "email"}, column="login")
+        assert direct.to_pylist() == out[:3000]

@@ -120,6 +120,15 @@ def test_non_injective_rule_on_a_referenced_key_is_refused(shop_module, sqlite_s
         copy_database(parse_policy(text, "p.yaml"), sqlite_shop, str(tmp_path / "copy.db"))
 
 
+def test_a_referenced_key_picked_by_another_column_is_refused(shop_module, sqlite_shop, secret_env, tmp_path):
+    from janedoe.policy import parse_policy
+
+    picked_by_city = "      id: {mask: pseudonymize, kind: name, row_key: city}\n      street"
+    text = shop_module.POLICY.replace("      id: {mask: keep}\n      street", picked_by_city)
+    with pytest.raises(JaneDoeInputError, match="tables.addresses.columns.id.row_key"):
+        copy_database(parse_policy(text, "p.yaml"), sqlite_shop, str(tmp_path / "copy.db"))
+
+
 def test_colliding_pseudonyms_on_a_unique_column_are_refused(shop_module, sqlite_shop, secret_env, tmp_path):
     """A pool of 3 names for 120 unique emails must collide: the copy stops naming the table, not loading bad rows."""
     from janedoe.policy import parse_policy
