@@ -46,6 +46,7 @@ class ColumnMasker:
 
     output_type: pa.DataType
     identity_column: str | None = None
+    fills_nulls = False  # True: NULLs are masked too, so an all-NULL batch still goes through `apply`
 
     def apply(self, values: pa.Array) -> pa.Array:
         raise NotImplementedError

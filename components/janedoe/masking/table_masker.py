@@ -81,7 +81,7 @@ class TableMasker:
             values = batch.column(field.name)
             if values.type != field.type:
                 values = values.cast(field.type)
-            if values.null_count == len(values):
+            if values.null_count == len(values) and not masker.fills_nulls:
                 masked = pa.nulls(len(values), out_field.type)
             elif masker.identity_column is not None:
                 masked = masker.apply_rows(values, batch.column(masker.identity_column))

@@ -23,7 +23,7 @@ class NullMasker(ColumnMasker):
 
 
 class ConstantMasker(ColumnMasker):
-    """Every non-null value becomes `value`, in the column's type when the constant fits it."""
+    """Every non-null value (every value with `fill_nulls`) becomes `value`, in the column's type when it fits."""
 
     def __init__(self, rule: ConstantRule, column_type: pa.DataType) -> None:
         value = rule.value
@@ -37,8 +37,11 @@ class ConstantMasker(ColumnMasker):
                 pass
         self.scalar = scalar
         self.output_type = scalar.type
+        self.fills_nulls = rule.fill_nulls
 
     def apply(self, values: pa.Array) -> pa.Array:
+        if self.fills_nulls:
+            return pa.repeat(self.scalar, len(values))
         return pc.if_else(pc.is_null(values), pa.scalar(None, self.output_type), self.scalar)
 
 

@@ -195,8 +195,12 @@ class ShuffleRule(_DrawnRule):
 
 
 class ConstantRule(_Rule):
+    """Every value becomes `value`; NULLs stay NULL unless `fill_nulls: true` (PostgreSQL Anonymizer's
+    `MASKED WITH VALUE`, which replaces them too, so a NULL no longer tells that a value was missing)."""
+
     mask: Literal["constant"]
     value: bool | int | float | dt.datetime | dt.date | str
+    fill_nulls: bool = False
 
 
 class NullRule(_Rule):

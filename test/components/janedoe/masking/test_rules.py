@@ -347,3 +347,11 @@ def test_pseudonyms_seeded_from_another_column_agree_across_columns_and_never_eq
     if not unique:  # the pick is the one the login itself would get: a login column masked alike matches
         direct = mask_column(logins.slice(0, 3000), {"mask": "pseudonymize", "kind": "email"}, column="login")
         assert direct.to_pylist() == out[:3000]
+
+
+def test_constant_with_fill_nulls_replaces_nulls_too_even_in_an_all_null_batch():
+    values = pa.array([None, "a", None])
+    assert mask_column(values, {"mask": "constant", "value": "X", "fill_nulls": True}).to_pylist() == ["X"] * 3
+    assert mask_column(values, {"mask": "constant", "value": "X"}).to_pylist() == [None, "X", None]
+    assert mask_column(pa.array([None, None], pa.int64()), {"mask": "constant", "value": 0, "fill_nulls": True}
+                       ).to_pylist() == [0, 0]
