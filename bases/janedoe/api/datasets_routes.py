@@ -13,7 +13,7 @@ from janedoe.api.auth import Admin, Caller
 from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.api.uploads import read_policy_upload, saved_upload
+from janedoe.api.uploads import EncodingForm, FormulaEscapeQuery, read_policy_upload, saved_upload
 from janedoe.service_state import DatasetRecord, ingest_dataset
 from pydantic import BaseModel, Field
 
@@ -64,9 +64,7 @@ async def register_dataset(
     policy: Annotated[UploadFile, File(description="the policy (YAML), with this table and its roles")],
     name: Annotated[str | None, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@ -]{0,127}$")] = None,
     table: Annotated[str | None, Form(description="the policy table (default: the file name's stem)")] = None,
-    encoding: Annotated[str | None, Form(
-        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
-    )] = None,
+    encoding: EncodingForm = None,
 ):
     policy_text = await read_policy_upload(policy)
     async with saved_upload(svc.state, file) as (_uploads, upload_path, shown_name):
@@ -135,9 +133,7 @@ def _masked_rows_body(svc, caller, dataset_id: str, offset: int, limit: int) -> 
 )
 def export_dataset(
     dataset_id: str, caller: Caller, svc: Svc, format: Literal["csv", "parquet", "jsonl"] = "csv",  # noqa: A002
-    csv_formula_escape: Annotated[bool, Query(
-        description="CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
-    )] = True,
+    csv_formula_escape: FormulaEscapeQuery = True,
 ):
     """The whole dataset, masked for the caller's role, streamed batch by batch (the same values on every export)."""
     record = svc.state.datasets.get(dataset_id)

@@ -9,6 +9,7 @@ from janedoe.api.auth import Caller
 from janedoe.api.errors import ApiError
 from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.services import Svc
+from janedoe.api.uploads import FormulaEscapeQuery
 from janedoe.errors import NotFoundError
 from janedoe.service_state import DONE, JobRecord, Principal, formula_safe_batches
 from janedoe.tabular import iter_batches, read_schema
@@ -71,9 +72,7 @@ def job_status(job_id: str, caller: Caller, svc: Svc):
 def job_result(
     job_id: str, caller: Caller, svc: Svc,
     format: Annotated[Literal["csv", "parquet", "jsonl"], Query()] = "csv",  # noqa: A002
-    csv_formula_escape: Annotated[bool, Query(
-        description="CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
-    )] = True,
+    csv_formula_escape: FormulaEscapeQuery = True,
 ):
     job = _own_job(svc, job_id, caller)
     if job.status != DONE:

@@ -13,7 +13,7 @@ from janedoe.api.auth import ToolUser
 from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.api.uploads import saved_upload
+from janedoe.api.uploads import EncodingForm, FormulaEscapeForm, saved_upload
 from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
 from janedoe.service_state import formula_safe_batches
 from janedoe.tabular import read_table, write_table_atomic
@@ -42,9 +42,7 @@ async def check(
     qi: Annotated[str, _COLUMNS],
     sensitive: Annotated[str | None, _COLUMNS] = None,
     k: Annotated[int | None, Form(ge=1, le=1_000_000)] = None,
-    encoding: Annotated[str | None, Form(
-        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
-    )] = None,
+    encoding: EncodingForm = None,
 ):
     """k, l, t and re-identification risk of the file for these quasi-identifiers."""
     async with saved_upload(svc.state, file) as (_uploads, path, _shown):
@@ -86,12 +84,8 @@ async def apply(
     max_suppression: Annotated[float, Form(ge=0, le=1)] = 0.0,
     method: Annotated[Literal["optimal", "heuristic", "mondrian"], Form()] = "mondrian",
     output_format: Annotated[Literal["csv", "parquet", "jsonl"] | None, Form(description="default: as input")] = None,
-    csv_formula_escape: Annotated[bool, Form(
-        description="CSV output: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
-    )] = True,
-    encoding: Annotated[str | None, Form(
-        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
-    )] = None,
+    csv_formula_escape: FormulaEscapeForm = True,
+    encoding: EncodingForm = None,
 ):
     """Generalize (and suppress) quasi-identifiers until k (and l / t) hold; values use each column's flat
     hierarchy, or Mondrian's ranges (the default method)."""

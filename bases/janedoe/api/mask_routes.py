@@ -14,7 +14,7 @@ from janedoe.api.auth import ToolUser
 from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.api.uploads import read_policy_upload, saved_upload
+from janedoe.api.uploads import EncodingForm, FormulaEscapeForm, read_policy_upload, saved_upload
 from janedoe.service_state import mask_upload
 from starlette.background import BackgroundTask
 
@@ -40,12 +40,8 @@ async def mask(
             "cannot be linked across calls). Never the server's key; never stored, logged or echoed."
         ),
     )] = None,
-    csv_formula_escape: Annotated[bool, Form(
-        description="CSV output: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
-    )] = True,
-    encoding: Annotated[str | None, Form(
-        max_length=64, description="the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
-    )] = None,
+    csv_formula_escape: FormulaEscapeForm = True,
+    encoding: EncodingForm = None,
 ):
     """The file masked with the policy's default rules (roles apply to registered datasets only)."""
     policy_text = await read_policy_upload(policy)

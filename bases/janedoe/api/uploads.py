@@ -3,12 +3,21 @@
 import os
 import shutil
 from contextlib import asynccontextmanager
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from janedoe.api.errors import ApiError
 from janedoe.errors import JaneDoeInputError
 from janedoe.service_state import StateStore, UploadDir, renamed_error
+
+_ESCAPE = "CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
+_ENCODING = "the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"
+
+# The options every route that reads an upload or writes CSV takes, described once.
+EncodingForm = Annotated[str | None, Form(max_length=64, description=_ENCODING)]
+FormulaEscapeForm = Annotated[bool, Form(description=_ESCAPE)]
+FormulaEscapeQuery = Annotated[bool, Query(description=_ESCAPE)]
 
 
 @asynccontextmanager

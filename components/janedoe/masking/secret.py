@@ -8,29 +8,16 @@ from pathlib import Path
 
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy import (
-    FakeRule,
+    DrawnRule,
     HashRule,
     KeyedPermutationRule,
     MaskRule,
-    NoiseRule,
     Policy,
     PseudonymizeRule,
-    RandomDateRule,
-    RandomIdIntRule,
-    RandomIdRule,
-    RandomInRule,
-    RandomIntRule,
-    RandomPhoneRule,
-    RandomStringRule,
-    ShuffleRule,
     parse_mask_rule,
 )
 
 KEYED_RULES = (PseudonymizeRule, HashRule, KeyedPermutationRule)
-DRAWN_RULES = (
-    NoiseRule, RandomIntRule, RandomDateRule, RandomInRule, ShuffleRule, FakeRule, RandomStringRule, RandomIdRule,
-    RandomIdIntRule, RandomPhoneRule,
-)
 MIN_SECRET_BYTES = 16
 
 
@@ -56,7 +43,7 @@ def load_secret(policy: Policy) -> bytes | None:
 
 def rule_needs_secret(rule: MaskRule) -> bool:
     """Keyed rules, and random rules unless they draw afresh (their draws are keyed by the secret)."""
-    return isinstance(rule, KEYED_RULES) or (isinstance(rule, DRAWN_RULES) and not rule.fresh)
+    return isinstance(rule, KEYED_RULES) or (isinstance(rule, DrawnRule) and not rule.fresh)
 
 
 def check_secret_length(secret: bytes | None, policy: Policy) -> None:

@@ -16,6 +16,7 @@ from janedoe.policy.loading import load_policy, parse_policy
 from janedoe.policy.mask_rules import (
     RULE_NAMES,
     ConstantRule,
+    DrawnRule,
     FakeRule,
     GeneralizeRule,
     HashRule,
@@ -51,6 +52,7 @@ __all__ = [
     "TablePolicy",
     "ColumnPolicy",
     "MaskRule",
+    "DrawnRule",
     "RULE_NAMES",
     "PartialRule",
     "PartialEmailRule",

@@ -22,7 +22,7 @@ class _Rule(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class _DrawnRule(_Rule):
+class DrawnRule(_Rule):
     """A rule that draws randomness. Draws are keyed: a pseudorandom function of the secret, the table, the column, the
     rule and the row's identity (the `row_key` column's value, else the value itself), so repeating a run, a copy or
     an export gives every row the same draw and averaging repeated outputs learns nothing beyond one output.
@@ -49,7 +49,7 @@ class PartialEmailRule(_Rule):
     mask: Literal["partial_email"]
 
 
-class FakeRule(_DrawnRule):
+class FakeRule(DrawnRule):
     """A realistic value from a Faker provider, drawn per row identity (never the row's own value)."""
 
     mask: Literal["fake"]
@@ -87,7 +87,7 @@ class HashRule(_Rule):
         return self
 
 
-class NoiseRule(_DrawnRule):
+class NoiseRule(DrawnRule):
     """Numbers times (1 +- ratio); dates and times shifted by up to +- interval (e.g. '10 days')."""
 
     mask: Literal["noise"]
@@ -118,7 +118,7 @@ class NoiseRule(_DrawnRule):
         return self
 
 
-class RandomIntRule(_DrawnRule):
+class RandomIntRule(DrawnRule):
     mask: Literal["random_int"]
     min: int
     max: int
@@ -130,7 +130,7 @@ class RandomIntRule(_DrawnRule):
         return self
 
 
-class RandomDateRule(_DrawnRule):
+class RandomDateRule(DrawnRule):
     mask: Literal["random_date"]
     min: dt.datetime | dt.date
     max: dt.datetime | dt.date
@@ -142,31 +142,31 @@ class RandomDateRule(_DrawnRule):
         return self
 
 
-class RandomInRule(_DrawnRule):
+class RandomInRule(DrawnRule):
     mask: Literal["random_in"]
     values: list[str | int | float | bool] = Field(min_length=1)
 
 
-class RandomStringRule(_DrawnRule):
+class RandomStringRule(DrawnRule):
     """anon.random_string(n): `length` letters and digits."""
 
     mask: Literal["random_string"]
     length: int = Field(ge=1, le=1024)
 
 
-class RandomIdRule(_DrawnRule):
+class RandomIdRule(DrawnRule):
     """anon.random_id(): a positive bigint drawn per row (collisions are possible: use keyed_permutation for keys)."""
 
     mask: Literal["random_id"]
 
 
-class RandomIdIntRule(_DrawnRule):
+class RandomIdIntRule(DrawnRule):
     """anon.random_id_int(): a positive 32-bit integer drawn per row."""
 
     mask: Literal["random_id_int"]
 
 
-class RandomPhoneRule(_DrawnRule):
+class RandomPhoneRule(DrawnRule):
     """anon.random_phone(prefix): the prefix, then `digits` random digits ('0' and 9 digits by default)."""
 
     mask: Literal["random_phone"]
@@ -188,7 +188,7 @@ class GeneralizeRule(_Rule):
         return self
 
 
-class ShuffleRule(_DrawnRule):
+class ShuffleRule(DrawnRule):
     """Permute the column's values (within each streamed batch), in an order keyed by the rows' identities."""
 
     mask: Literal["shuffle"]
