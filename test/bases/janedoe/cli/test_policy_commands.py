@@ -28,7 +28,7 @@ def test_check_a_valid_policy_alone_and_against_its_file():
 
 def test_check_reports_a_bad_policy_on_one_line(tmp_path):
     policy = tmp_path / "p.yaml"
-    policy.write_text(POLICY.read_text().replace("{mask: hash}", "{mask: hash, algorithm: md5}"))
+    policy.write_text(POLICY.read_text().replace("{mask: hash}", "{mask: hash, algorithm: md4}"))
     result = run("policy", "check", policy)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
