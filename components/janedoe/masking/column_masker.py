@@ -1,5 +1,6 @@
 """What every rule's implementation is: a column function fixed at build time, before any data is read."""
 
+import secrets
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,14 +24,14 @@ class BuildContext:
     def draws(self, rule) -> Draws:
         """The rule's randomness: keyed by the secret (and the seed), or fresh when the rule says `fresh: true`."""
         if rule.fresh and self.seed is None:
-            return FreshDraws(np.random.default_rng())  # the OS's entropy: another draw every run
+            return FreshDraws(secrets.token_bytes(32))  # a key of this run only: other draws every run
         if not self.secret:
             needs = "a seed for a fresh rule" if rule.fresh else "a random rule's keyed draws"
             raise self.error(f"{needs} needs the secret (a seed alone can be guessed)")
         purpose = f"draws\0{self.table}\0{self.column}\0{rule.model_dump_json()}\0{self.seed}"
         key = derived_key(self.secret, purpose)
         if rule.fresh:
-            return FreshDraws(np.random.default_rng(int.from_bytes(key, "big")))
+            return FreshDraws(key)
         return KeyedDraws(key)
 
     def error(self, message: str) -> JaneDoeInputError:

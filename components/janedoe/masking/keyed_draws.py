@@ -125,13 +125,21 @@ class KeyedDraws(Draws):
 
 
 class FreshDraws(Draws):
-    """New words on every call whatever the identity: repeated outputs of one row can be averaged."""
+    """New words on every call whatever the identity (AES-256 of a running counter): repeated outputs of one row can
+    be averaged. A cipher, not numpy's generator, so the outputs never reveal a state that predicts other draws."""
 
-    def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
+    def __init__(self, key: bytes) -> None:
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+        self._cipher = Cipher(algorithms.AES(derived_key(key, "fresh")), modes.ECB())
+        self._counter = 0
 
     def words(self, identity: pa.Array, count: int = 1) -> np.ndarray:
-        return self._rng.integers(0, 2**64, (len(identity), count), dtype=np.uint64, endpoint=False)
+        blocks = np.zeros((len(identity) * count, 2), dtype=np.uint64)
+        blocks[:, 0] = np.arange(self._counter, self._counter + len(blocks), dtype=np.uint64)
+        self._counter += len(blocks)
+        encrypted = self._cipher.encryptor().update(blocks.tobytes())
+        return np.frombuffer(encrypted, dtype=np.uint64).reshape(len(identity), count * 2)[:, ::2].copy()
 
 
 def below(words: np.ndarray, bound: int) -> np.ndarray:
