@@ -88,3 +88,20 @@ def postgres_url(postgres_server):
     yield postgres_server.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local[2] Spark session for the whole run (start-up costs 10-50 s here). Missing Java skips locally and
+    fails in CI."""
+    if shutil.which("java") is None:
+        message = "no Java runtime (apt-get install openjdk-17-jre-headless)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from janedoe.spark_engine import spark_session
+
+    session = spark_session("local[2]", ui=False, settings={"spark.sql.shuffle.partitions": "4",
+                                                               "spark.default.parallelism": "4"})
+    yield session
+    session.stop()

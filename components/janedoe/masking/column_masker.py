@@ -20,6 +20,7 @@ class BuildContext:
     column_type: pa.DataType
     table: str = ""
     column: str = ""
+    stream: str = ""  # one fresh, seeded stream per name (a Spark engine names one per partition)
 
     def draws(self, rule) -> Draws:
         """The rule's randomness: keyed by the secret (and the seed), or fresh when the rule says `fresh: true`."""
@@ -31,7 +32,7 @@ class BuildContext:
         purpose = f"draws\0{self.table}\0{self.column}\0{rule.model_dump_json()}\0{self.seed}"
         key = derived_key(self.secret, purpose)
         if rule.fresh:
-            return FreshDraws(key)
+            return FreshDraws(derived_key(key, f"stream\0{self.stream}") if self.stream else key)
         return KeyedDraws(key)
 
     def error(self, message: str) -> JaneDoeInputError:

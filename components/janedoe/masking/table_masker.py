@@ -9,11 +9,12 @@ from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
 from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
-from janedoe.masking.keyed_rules import build_keyed_masker
+from janedoe.masking.keyed_rules import PrepassMissingError, build_keyed_masker
 from janedoe.masking.random_rules import build_random_masker
 from janedoe.masking.random_values import build_random_value_masker
 from janedoe.masking.secret import check_secret_length, missing_secret_error, rule_needs_secret
 from janedoe.masking.text_rules import build_text_masker
+from janedoe.masking.unique_prepass import PrepassState
 from janedoe.masking.value_rules import NullMasker, build_value_masker
 from janedoe.policy import (
     ConstantRule,
@@ -64,7 +65,12 @@ _BUILDERS = {
 }
 
 class TableMasker:
-    """Masks record batches of one table; `output_schema` is fixed before any data is read."""
+    """Masks record batches of one table; `output_schema` is fixed before any data is read.
+
+    Rules whose output depends on the whole set of a column's values (unique pseudonyms) make `needs_prepass` true:
+    `observe` every batch (in any order, split in any way, in any process), `merge` the states, `use_prepass` the
+    result, then `mask_batch`. `prepass` does it for batches at hand; `mask_table` does it by itself.
+    """
 
     def __init__(self, table: str, input_schema: pa.Schema, maskers: list[ColumnMasker], rules: list[str]) -> None:
         self.table = table
@@ -74,8 +80,55 @@ class TableMasker:
         self.output_schema = pa.schema(
             [pa.field(f.name, m.output_type) for f, m in zip(input_schema, maskers, strict=True)]
         )
+        self._set_dependent = [
+            (field.name, masker)
+            for field, masker in zip(input_schema, maskers, strict=True)
+            if getattr(masker, "prepass_id", None) is not None
+        ]
+        self.prepared = False
+
+    @property
+    def needs_prepass(self) -> bool:
+        return bool(self._set_dependent)
+
+    @property
+    def prepass_columns(self) -> list[str]:
+        """The input columns `observe` reads (a first pass can read only these)."""
+        names = {name for name, _ in self._set_dependent}
+        names |= {m.identity_column for _, m in self._set_dependent if m.identity_column is not None}
+        return [name for name in self.input_schema.names if name in names]
+
+    def observe(self, batch: pa.RecordBatch) -> PrepassState:
+        """What this batch contributes to the set-dependent rules (a batch may hold only `prepass_columns`)."""
+        state = PrepassState()
+        for name, masker in self._set_dependent:
+            values = batch.column(name)
+            if values.type != self.input_schema.field(name).type:
+                values = values.cast(self.input_schema.field(name).type)
+            identity = None if masker.identity_column is None else batch.column(masker.identity_column)
+            state = state.merge(masker.observe(values, identity))
+        return state
+
+    def use_prepass(self, state: PrepassState) -> None:
+        """Fix the set-dependent rules to the merged state of every batch (and every table sharing their key)."""
+        for _, masker in self._set_dependent:
+            masker.use_prepass(state)
+        self.prepared = True
+
+    def prepass(self, batches) -> PrepassState:
+        """Observe these batches, merge and use the result; returns the merged state."""
+        state = PrepassState()
+        for batch in batches:
+            state = state.merge(self.observe(batch))
+        self.use_prepass(state)
+        return state
 
     def mask_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self._set_dependent and not self.prepared:
+            raise PrepassMissingError(
+                f"table {self.table!r}: {self._set_dependent[0][0]!r} uses a rule that depends on the whole set of"
+                " values (unique pseudonyms): call observe/use_prepass (or prepass) before mask_batch"
+            )
         arrays = []
         for field, masker, out_field in zip(self.input_schema, self.maskers, self.output_schema, strict=True):
             values = batch.column(field.name)
@@ -95,6 +148,9 @@ class TableMasker:
         return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
 
     def mask_table(self, table: pa.Table) -> pa.Table:
+        """The whole table masked; a masker not yet prepared is prepared on this table's values."""
+        if self.needs_prepass and not self.prepared:
+            self.prepass(table.to_batches())
         batches = [self.mask_batch(batch) for batch in table.to_batches()]
         return pa.Table.from_batches(batches, schema=self.output_schema)
 
@@ -107,8 +163,11 @@ def build_table_masker(
     secret: bytes | None,
     seed: int | None = None,
     rules: dict[str, MaskRule] | None = None,
+    stream: str = "",
 ) -> TableMasker:
-    """A masker for `table_name` with this input schema; `rules` replaces the policy's per-column rules (roles)."""
+    """A masker for `table_name` with this input schema; `rules` replaces the policy's per-column rules (roles).
+
+    `stream` names this masker's share of a distributed run: seeded `fresh` rules draw another stream per name."""
     table_policy = policy.tables.get(table_name)
     if table_policy is None and rules is None and policy.default == "error":
         known = ", ".join(sorted(policy.tables)) or "none"
@@ -140,7 +199,7 @@ def build_table_masker(
         if row_key is not None and row_key not in schema.names:
             raise JaneDoeInputError(f"row_key {row_key!r} is not a column of the input", where=f"{where}.row_key")
         context = BuildContext(where=where, secret=secret, seed=seed, column_type=field.type, table=table_name,
-                               column=field.name)
+                               column=field.name, stream=stream)
         if pa.types.is_null(field.type):
             masker = NullMasker(field.type)  # a column with no values (e.g. a header-only file): nothing to mask
         else:
