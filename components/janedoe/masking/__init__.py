@@ -3,19 +3,29 @@
 Deterministic rules (pseudonymize, hash, keyed_permutation, partial, generalize, constant, ...) give the same output
 whatever the batch boundaries. Random rules (noise, random_*, fake, shuffle) draw from a keyed function of each row's
 identity, so every run, copy and export gives a row the same draw (`fresh: true` opts out); `shuffle` permutes within
-each batch when streaming.
+each batch when streaming. Unique pseudonyms depend on the SET of a column's values, never their order: a
+`TableMasker` with `needs_prepass` observes every batch (in any process), merges the `PrepassState`s and uses the
+result before masking.
 """
 
+from janedoe.masking.keyed_rules import PrepassMissingError
 from janedoe.masking.mask_file import MaskReport, mask_file
-from janedoe.masking.secret import load_secret, policy_needs_secret, rule_needs_secret
+from janedoe.masking.secret import load_secret, policy_needs_secret, require_secret, rule_needs_secret
 from janedoe.masking.table_masker import TableMasker, build_table_masker
+from janedoe.masking.unique_assignment import PrepassMismatchError
+from janedoe.masking.unique_prepass import PrepassAccumulator, PrepassState
 
 __all__ = [
     "load_secret",
     "policy_needs_secret",
     "rule_needs_secret",
+    "require_secret",
     "TableMasker",
     "build_table_masker",
     "mask_file",
     "MaskReport",
+    "PrepassState",
+    "PrepassAccumulator",
+    "PrepassMissingError",
+    "PrepassMismatchError",
 ]

@@ -10,15 +10,18 @@ executor; the plan only holds the broadcast's id. Deterministic and keyed rules 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from janedoe.errors import JaneDoeInputError
-from janedoe.masking import build_table_masker
+from janedoe.masking import build_table_masker, require_secret
 from janedoe.policy import Policy
+from janedoe.spark_engine.datasets import DatasetLocation, read_dataset, write_dataset
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 _WORKER_MASKERS: dict[tuple, object] = {}  # per Python worker: maskers of the runs it serves, built once
 _WORKER_LOCK = threading.Lock()
@@ -37,8 +40,10 @@ def _worker_masker(run_id: str, partition: int, build):
 
 
 def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: bytes | None,
-                   seed: int | None = None) -> DataFrame:
-    """FRAME masked per the policy's rules for TABLE (lazy: nothing runs until the result is written or counted)."""
+                   seed: int | None = None, row_counter=None) -> DataFrame:
+    """FRAME masked per the policy's rules for TABLE (lazy: nothing runs until the result is written or counted).
+
+    `row_counter`, a Spark accumulator, counts the rows as the tasks mask them."""
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
     if table not in policy.tables:
@@ -62,6 +67,8 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
 
         masker = _worker_masker(run_id, partition, build)
         for batch in batches:
+            if row_counter is not None:
+                row_counter.add(batch.num_rows)
             yield masker.mask_batch(batch)
 
     return frame.mapInArrow(mask_partition, output_schema)
@@ -70,3 +77,40 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
 def _has_fresh_rule(policy: Policy, table: str) -> bool:
     columns = policy.tables[table].columns
     return any(getattr(column.mask, "fresh", False) for column in columns.values())
+
+
+@dataclass
+class MaskJobReport:
+    """What a Spark masking job did (no data values)."""
+
+    table: str
+    input: str
+    output: str
+    rows: int
+    seconds: float
+    rules: dict[str, str] = field(default_factory=dict)
+
+
+def mask_job_secret(policy: Policy, source: DatasetLocation, table: str | None = None) -> tuple[str, bytes | None]:
+    """(table, key) for masking SOURCE, checked before any Spark session starts: the table must be in the policy and
+    the key comes from the policy's `secret_env` (never an argument, which could reach a shell history or a Spark
+    configuration)."""
+    table = table or source.name
+    if table not in policy.tables:
+        known = ", ".join(sorted(policy.tables)) or "none"
+        raise JaneDoeInputError(f"table {table!r} is not in the policy (its tables: {known}); name one with --table",
+                                where=source.text)
+    return table, require_secret(policy, table)
+
+
+def mask_dataset(spark: SparkSession, policy: Policy, source: DatasetLocation, target: DatasetLocation, *,
+                 table: str, secret: bytes | None, seed: int | None = None, delimiter: str | None = None,
+                 overwrite: bool = False) -> MaskJobReport:
+    """Mask SOURCE into TARGET per the policy's rules for TABLE; TARGET appears whole or not at all."""
+    started = time.perf_counter()
+    frame = read_dataset(spark, source, delimiter=delimiter)
+    rows = spark.sparkContext.accumulator(0)
+    masked = mask_dataframe(frame, policy, table, secret=secret, seed=seed, row_counter=rows)
+    write_dataset(masked, target, overwrite=overwrite)
+    rules = {name: getattr(column.mask, "mask", "keep") for name, column in policy.tables[table].columns.items()}
+    return MaskJobReport(table, source.text, target.text, rows.value, time.perf_counter() - started, rules)

@@ -1,0 +1,101 @@
+"""`janedoe-spark` end to end: in-process on the shared session for the jobs, as a real process for start-up paths."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from janedoe.masking import mask_file
+from janedoe.policy import load_policy
+from janedoe.spark_cli import main
+
+SECRET = "spark cli test secret, 32 bytes!"
+ENTRY = [sys.executable, "-c", "from janedoe.spark_cli import main; main()"]
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    old = sys.argv
+    sys.argv = ["janedoe-spark", *argv]
+    try:
+        with pytest.raises(SystemExit) as done:
+            main()
+    finally:
+        sys.argv = old
+    out = capsys.readouterr()
+    return done.value.code, out.out, out.err
+
+
+@pytest.fixture
+def customers(tmp_path, monkeypatch):
+    monkeypatch.setenv("JANEDOE_SPARK_CLI_SECRET", SECRET)
+    rows = 500
+    table = pa.table({
+        "id": pa.array(np.arange(rows)),
+        "email": pa.array([f"c{i}@shop.test" for i in range(rows)]),
+        "age": pa.array(np.random.default_rng(1).integers(18, 90, rows)),
+    })
+    source = tmp_path / "customers.parquet"
+    pq.write_table(table, source)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"version": 1, "secret_env": "JANEDOE_SPARK_CLI_SECRET", "tables": {
+        "customers": {"columns": {"id": "keep", "email": {"mask": "pseudonymize", "kind": "email"},
+                                  "age": {"mask": "noise", "ratio": 0.1}}}}}))
+    return source, policy
+
+
+def test_mask_writes_what_janedoe_mask_writes(spark, tmp_path, capsys, customers):
+    source, policy = customers
+    out = tmp_path / "masked"
+    code, stdout, stderr = _run(capsys, "mask", str(source), str(out), "--policy", str(policy), "--master", "local[2]")
+    assert code == 0, stderr
+    assert "masked 500 rows x 3 columns of table 'customers'" in stdout
+    local = tmp_path / "local.parquet"
+    mask_file(load_policy(policy), source, local)
+    expected = pq.read_table(local).sort_by("id")
+    assert ds.dataset(str(out)).to_table().sort_by("id").equals(expected)
+    assert SECRET not in stdout + stderr
+
+
+def test_an_existing_output_is_kept_unless_overwrite(spark, tmp_path, capsys, customers):
+    source, policy = customers
+    out = tmp_path / "masked"
+    assert _run(capsys, "mask", str(source), str(out), "--policy", str(policy))[0] == 0
+    before = sorted(os.listdir(out))
+    code, _, stderr = _run(capsys, "mask", str(source), str(out), "--policy", str(policy))
+    assert code == 2 and "exists" in stderr and "Traceback" not in stderr
+    assert sorted(os.listdir(out)) == before
+    assert _run(capsys, "mask", str(source), str(out), "--policy", str(policy), "--overwrite")[0] == 0
+    assert not [name for name in os.listdir(tmp_path) if "janedoe-" in name]  # no staging left behind
+
+
+def test_bad_input_is_one_line_and_exit_2(spark, tmp_path, capsys, customers):
+    source, policy = customers
+    code, _, stderr = _run(capsys, "mask", str(tmp_path / "missing.parquet"), str(tmp_path / "o"), "--policy",
+                           str(policy), "--table", "customers")
+    assert code == 2 and len(stderr.strip().splitlines()) == 1 and "Traceback" not in stderr
+    code, _, stderr = _run(capsys, "mask", str(source), str(tmp_path / "o"), "--policy", str(policy), "--table", "nope")
+    assert code == 2 and "not in the policy" in stderr
+
+
+def test_missing_secret_is_refused_before_spark_starts(tmp_path, customers):
+    source, policy = customers
+    env = {k: v for k, v in os.environ.items() if k != "JANEDOE_SPARK_CLI_SECRET"}
+    done = subprocess.run([*ENTRY, "mask", str(source), str(tmp_path / "o"), "--policy", str(policy)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "JANEDOE_SPARK_CLI_SECRET" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_help_lists_every_area_without_importing_spark():
+    done = subprocess.run([*ENTRY, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for command in ("mask", "kanon", "dp", "synth"):
+        assert command in done.stdout
+    probe = "import sys; import janedoe.spark_cli; print(sorted(m for m in sys.modules if m.startswith('pyspark')))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
