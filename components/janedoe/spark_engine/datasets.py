@@ -41,7 +41,7 @@ class DatasetLocation:
 
 
 def dataset_location(text: str, *, format: str | None = None, where: str = "input") -> DatasetLocation:
-    """Parse `table:db.name` or a path; the format comes from `format` or the path's extension (a directory: parquet)."""
+    """Parse `table:db.name` or a path; the format is `format` or the path's extension (a directory: parquet)."""
     if text.startswith(TABLE_PREFIX):
         table = text[len(TABLE_PREFIX):]
         if not _TABLE_NAME.match(table):

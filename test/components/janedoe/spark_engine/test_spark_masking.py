@@ -1,4 +1,4 @@
-"""Masking on Spark gives every row what `janedoe mask` gives it, whatever the partitioning; the key stays out of plans."""
+"""Masking on Spark gives every row what `janedoe mask` gives it, whatever the partitioning; no key in the plan."""
 
 import datetime as dt
 
