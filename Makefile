@@ -8,7 +8,7 @@ VENV := .venv
 export POETRY_PYPI_MIRROR_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null || $(PYTHON) -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install demo test bench lint check clean
+.PHONY: install system-packages demo demo-spark test bench lint check clean
 
 $(POETRY):
 	$(PYTHON) -m venv $(TOOLS)
@@ -20,10 +20,22 @@ $(VENV)/.installed: $(POETRY) pyproject.toml poetry.lock
 
 install: $(VENV)/.installed
 
+# Debian's packages for what the tests and the Spark engine run on: a Java runtime (Spark) and PostgreSQL.
+system-packages:
+	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (sudo apt-get install$$missing)"; exit 1; fi; fi
+
 demo: install
 	$(VENV)/bin/python scripts/demo.py
 
-test: install
+demo-spark: install system-packages
+	$(VENV)/bin/python scripts/demo_spark.py
+
+test: install system-packages
 	$(VENV)/bin/poly check
 	$(VENV)/bin/poly libs --strict
 	$(VENV)/bin/poly info
