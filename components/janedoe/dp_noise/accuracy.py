@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 from janedoe.dp_noise.conversions import rho_from_epsilon_delta
 from janedoe.dp_noise.grid import gaussian_half_width, gaussian_parameters, laplace_half_width, laplace_parameters
-from janedoe.dp_noise.queries import _bounds
 from janedoe.dp_noise.query_parser import parse_query
+from janedoe.dp_noise.query_plan import _bounds
 from janedoe.errors import JaneDoeInputError
 
 

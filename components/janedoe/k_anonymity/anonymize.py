@@ -1,6 +1,8 @@
 """Enforce k-anonymity (optionally l-diversity / t-closeness) on an Arrow table: table in, table + report out.
 
 The output rows come in a random order (row_order), so they cannot be linked back to the input by position.
+`recode_frequencies` makes the same global-recoding decision, with the same code, from the class frequency table
+alone (rows weighted by their record counts), for engines that count the classes themselves.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from janedoe.k_anonymity.encoding import (
     encode_sensitive,
     group_ids,
 )
+from janedoe.k_anonymity.frequencies import FREQUENCY_COLUMN, frequency_weights
 from janedoe.k_anonymity.generalization import Generalization, GeneralizedAttribute
+from janedoe.k_anonymity.global_recoding import GlobalRecoding
 from janedoe.k_anonymity.hierarchy import Hierarchy
 from janedoe.k_anonymity.lattice import NodeEvaluator, SearchResult, greedy_search, lattice_nodes, optimal_search
-from janedoe.k_anonymity.measurement import SensitiveCodes, measure, measure_classes
+from janedoe.k_anonymity.measurement import SensitiveCodes, measure, measure_classes, measure_frequencies
 from janedoe.k_anonymity.mondrian_recoding import mondrian_generalization
 from janedoe.k_anonymity.row_order import keyed_order_key, row_permutation
 from janedoe.k_anonymity.utility import utility_metrics
@@ -56,7 +60,7 @@ class AnonymizationResult:
     generalization: Generalization
 
 
-def _validate(table: pa.Table, config: AnonymizationConfig) -> None:
+def _validate(column_names: list[str], records: int, config: AnonymizationConfig) -> None:
     if config.method not in METHODS:
         raise JaneDoeInputError(f"unknown method '{config.method}' (one of {', '.join(METHODS)})")
     if not config.quasi_identifiers:
@@ -66,40 +70,46 @@ def _validate(table: pa.Table, config: AnonymizationConfig) -> None:
     if not 0 <= config.max_suppression <= 1:
         raise JaneDoeInputError("max_suppression must be a share between 0 and 1")
     for name in [*config.quasi_identifiers, *config.sensitive]:
-        if name not in table.column_names:
+        if name not in column_names:
             raise JaneDoeInputError(f"column '{name}' is not in the table")
     overlap = set(config.quasi_identifiers) & set(config.sensitive)
     if overlap:
         raise JaneDoeInputError(f"column '{sorted(overlap)[0]}' cannot be both quasi-identifying and sensitive")
     if (config.l is not None or config.t is not None) and len(config.sensitive) != 1:
         raise JaneDoeInputError("l-diversity and t-closeness are enforced on exactly one sensitive column")
-    if table.num_rows < config.k:
-        raise JaneDoeInputError(f"the table has {table.num_rows} rows, fewer than k={config.k}")
+    if records < config.k:
+        raise JaneDoeInputError(f"the table has {records} rows, fewer than k={config.k}")
 
 
-def _sensitive_codes(table: pa.Table, name: str, config: AnonymizationConfig) -> SensitiveCodes:
+def _sensitive_codes(
+    table: pa.Table, name: str, config: AnonymizationConfig, weights: np.ndarray | None = None
+) -> SensitiveCodes:
     """A sensitive column encoded once, with the reference that t is both enforced and reported against."""
     ordered = _ordered(table, name, config)
     codes, distinct = encode_sensitive(table, name, ordered=ordered)
     value_count = max(len(distinct), 1)
-    return SensitiveCodes(name, codes, value_count, ordered, reference_distribution(codes, value_count))
+    return SensitiveCodes(name, codes, value_count, ordered, reference_distribution(codes, value_count, weights))
 
 
-def _requirement(table: pa.Table, config: AnonymizationConfig) -> tuple[SensitiveRequirement, SensitiveCodes | None]:
+def _requirement(
+    table: pa.Table, config: AnonymizationConfig, weights: np.ndarray | None = None
+) -> tuple[SensitiveRequirement, SensitiveCodes | None]:
     if not config.sensitive or (config.l is None and config.t is None):
         return SensitiveRequirement(), None
-    sensitive = _sensitive_codes(table, config.sensitive[0], config)
+    sensitive = _sensitive_codes(table, config.sensitive[0], config, weights)
     requirement = SensitiveRequirement(
         l=config.l, l_variant=config.l_variant, c=config.c, t=config.t, ordered=sensitive.ordered
     )
     return requirement, sensitive
 
 
-def _check_whole_table(requirement: SensitiveRequirement, sensitive: SensitiveCodes) -> None:
+def _check_whole_table(
+    requirement: SensitiveRequirement, sensitive: SensitiveCodes, weights: np.ndarray | None = None
+) -> None:
     """Generalization cannot do better than one class holding every record."""
     codes = sensitive.codes
     profile = class_sensitive(
-        np.zeros(len(codes), dtype=np.int64), codes, None, 1, sensitive.value_count, sensitive.reference
+        np.zeros(len(codes), dtype=np.int64), codes, weights, 1, sensitive.value_count, sensitive.reference
     )
     if not requirement.class_passes(profile)[0]:
         raise JaneDoeInputError(
@@ -114,7 +124,9 @@ def _lattice_generalization(
     k: int,
     requirement: SensitiveRequirement,
     sensitive: SensitiveCodes | None,
+    weights: np.ndarray | None = None,
 ) -> Generalization:
+    """The node's generalization; `weights` (records per row, int64) when the rows are a class frequency table's."""
     generalized = []
     for attribute, level in zip(attributes, levels, strict=True):
         penalty = (attribute.level_leaf_counts[level] - 1) / max(attribute.domain_size - 1, 1)
@@ -129,13 +141,18 @@ def _lattice_generalization(
         )
     radices = [len(item.labels) for item in generalized]
     class_ids, sizes = group_ids([item.value_ids for item in generalized], radices)
+    row_weights = None
+    if weights is not None:
+        row_weights = weights.astype(np.float64)
+        sizes = np.zeros(len(sizes), dtype=np.int64)
+        np.add.at(sizes, class_ids, weights)
     failing = sizes < k
     if requirement.active and sensitive is not None:
         profile = class_sensitive(
-            class_ids, sensitive.codes, None, len(sizes), sensitive.value_count, sensitive.reference
+            class_ids, sensitive.codes, row_weights, len(sizes), sensitive.value_count, sensitive.reference
         )
         failing |= ~requirement.class_passes(profile)
-    return Generalization(attributes=generalized, suppressed=failing[class_ids])
+    return Generalization(attributes=generalized, suppressed=failing[class_ids], weights=weights)
 
 
 def _search_report(search: SearchResult, attributes: list[EncodedAttribute]) -> dict:
@@ -160,7 +177,7 @@ def anonymize(
     The output rows are shuffled: from the OS CSPRNG, or, given both `seed` and `secret` (at least 16 bytes),
     reproducibly for holders of the secret only. A seed without a secret does not reproduce the order.
     """
-    _validate(table, config)
+    _validate(table.column_names, table.num_rows, config)
     started = time.perf_counter()
     requirement, sensitive = _requirement(table, config)
     sensitive_codes = sensitive.codes if sensitive is not None else None
@@ -195,11 +212,65 @@ def anonymize(
         key = keyed_order_key(secret, seed, output.num_rows, order_parameters)
     output = output.take(pa.array(row_permutation(output.num_rows, key)))
     seconds = time.perf_counter() - started
-    report = _report(table, output, config, generalization, sensitive, method_report, seconds)
+    report = _report(table, output.num_rows, config, generalization, sensitive, method_report, seconds)
     report["row_order"] = "keyed" if key is not None else "random"
     if config.method == "mondrian":
         report["search"]["partitions"] = report["utility"]["classes"]
     return AnonymizationResult(table=output, report=report, generalization=generalization)
+
+
+@dataclass
+class FrequencyRecoding:
+    """Global recoding decided on a class frequency table: the plan to apply to the records, and the report."""
+
+    recoding: GlobalRecoding
+    report: dict
+
+
+def recode_frequencies(frequencies: pa.Table, config: AnonymizationConfig) -> FrequencyRecoding:
+    """`anonymize` (methods optimal and heuristic) decided on an equivalence-class frequency table: the distinct
+    (quasi-identifiers, sensitive values) combinations with their record counts in FREQUENCY_COLUMN, whichever engine
+    counted them. Returns the plan that recodes the records (GlobalRecoding.apply, batch by batch) and the report
+    `anonymize` gives for those records (without `row_order`: ordering the rows is the caller's)."""
+    weights = frequency_weights(frequencies)
+    records = int(weights.sum())
+    column_names = [name for name in frequencies.column_names if name != FREQUENCY_COLUMN]
+    _validate(column_names, records, config)
+    if config.method == "mondrian":
+        raise JaneDoeInputError(
+            "method 'mondrian' partitions the records themselves, not their class frequency table; "
+            "use method optimal or heuristic"
+        )
+    started = time.perf_counter()
+    row_weights = weights.astype(np.float64)
+    requirement, sensitive = _requirement(frequencies, config, row_weights)
+    max_suppressed = int(np.floor(config.max_suppression * records + 1e-9))
+    if requirement.active:
+        _check_whole_table(requirement, sensitive, row_weights)
+    attributes = [
+        encode_attribute(frequencies, name, config.hierarchies.get(name)) for name in config.quasi_identifiers
+    ]
+    evaluator = NodeEvaluator(
+        attributes, config.k, max_suppressed, requirement,
+        sensitive.codes if sensitive is not None else None, sensitive.value_count if sensitive is not None else 0,
+        config.metric, weights=row_weights,
+    )
+    search = _run_search(evaluator, attributes, config)
+    if search.best is None:
+        raise JaneDoeInputError(
+            "no generalization satisfies the privacy models within the suppression limit "
+            "(even full generalization fails: check l / t against the sensitive column)"
+        )
+    generalization = _lattice_generalization(
+        attributes, search.best.levels, config.k, requirement, sensitive, weights=weights
+    )
+    records_out = records - generalization.suppressed_records
+    report = _report(
+        frequencies, records_out, config, generalization, sensitive, _search_report(search, attributes),
+        time.perf_counter() - started,
+    )
+    recoding = GlobalRecoding.from_generalization(attributes, search.best.levels, generalization)
+    return FrequencyRecoding(recoding=recoding, report=report)
 
 
 def _run_search(evaluator: NodeEvaluator, attributes: list[EncodedAttribute], config: AnonymizationConfig):
@@ -215,31 +286,36 @@ def _run_search(evaluator: NodeEvaluator, attributes: list[EncodedAttribute], co
 
 def _report(
     source: pa.Table,
-    output: pa.Table,
+    records_out: int,
     config: AnonymizationConfig,
     generalization: Generalization,
     enforced: SensitiveCodes | None,
     method_report: dict,
     seconds: float,
 ) -> dict:
+    """The run's report; `source` is the records, or their class frequency table when the generalization is
+    weighted (then every count in the report is still in records)."""
     ordered = [name for name in config.sensitive if _ordered(source, name, config)]
-    before = measure(
+    measure_source = measure if generalization.weights is None else measure_frequencies
+    before = measure_source(
         source, config.quasi_identifiers, config.sensitive, config.k,
         recursive_c=config.c, risk_threshold=config.risk_threshold, ordered_sensitive=ordered,
     )
     kept = ~generalization.suppressed
     class_ids, sizes = generalization.kept_classes()
+    weights = generalization.weights
+    kept_weights = weights[kept].astype(np.float64) if weights is not None else None
     after = None
-    if output.num_rows:
+    if records_out:
         sensitive = []
         for name in config.sensitive:
             same = enforced is not None and enforced.name == name
-            whole = enforced if same else _sensitive_codes(source, name, config)
+            whole = enforced if same else _sensitive_codes(source, name, config, weights)
             sensitive.append(
                 SensitiveCodes(name, whole.codes[kept], whole.value_count, whole.ordered, whole.reference)
             )
         after = measure_classes(
-            class_ids, sizes, config.quasi_identifiers, sensitive, config.k,
+            class_ids, sizes, config.quasi_identifiers, sensitive, config.k, weights=kept_weights,
             recursive_c=config.c, risk_threshold=config.risk_threshold,
         )
     achieved = {"k": after.k if after else None}
@@ -250,8 +326,8 @@ def _report(
                          "t_reference": "input"})
     return {
         "parameters": _parameters(config),
-        "records_in": source.num_rows,
-        "records_out": output.num_rows,
+        "records_in": generalization.records,
+        "records_out": records_out,
         "achieved": achieved,
         "search": method_report,
         "utility": utility_metrics(generalization, config.k, sizes),

@@ -126,7 +126,8 @@ def _level_encoding(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def encode_sensitive(table: pa.Table, name: str, *, ordered: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(code per record, distinct values). Ordered attributes get codes in value order, for the ordered EMD."""
+    """(code per record, distinct values). Codes follow value order (numbers for ordered numeric columns, else text):
+    the ordered EMD needs it, and codes that do not depend on row order make every engine's sums add in one order."""
     column = table.column(name) if name in table.column_names else None
     if column is None:
         raise JaneDoeInputError(f"sensitive column '{name}' is not in the table")
@@ -137,12 +138,10 @@ def encode_sensitive(table: pa.Table, name: str, *, ordered: bool) -> tuple[np.n
         distinct, codes = np.unique(numbers, return_inverse=True)
         return codes.astype(np.int32), distinct
     codes, distinct = dictionary_codes(column_as_text(table, name))
-    if ordered:
-        order = np.argsort(distinct.astype(str), kind="stable")
-        rank = np.empty_like(order)
-        rank[order] = np.arange(len(order))
-        return rank[codes].astype(np.int32), distinct[order]
-    return codes, distinct
+    order = np.argsort(distinct.astype(str), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return rank[codes].astype(np.int32), distinct[order]
 
 
 def combine_keys(columns: list[np.ndarray], radices: list[int]) -> np.ndarray:

@@ -23,21 +23,39 @@ class GeneralizedAttribute:
 
 @dataclass(frozen=True)
 class Generalization:
+    """Per record, or per row of a class frequency table when `weights` (records per row) is given."""
+
     attributes: list[GeneralizedAttribute]
-    suppressed: np.ndarray  # bool per record
+    suppressed: np.ndarray  # bool per record (row)
+    weights: np.ndarray | None = None
 
     @property
     def records(self) -> int:
-        return len(self.suppressed)
+        return len(self.suppressed) if self.weights is None else int(self.weights.sum())
+
+    @property
+    def suppressed_records(self) -> int:
+        if self.weights is None:
+            return int(self.suppressed.sum())
+        return int(self.weights[self.suppressed].sum())
+
+    def row_weights(self) -> np.ndarray:
+        """Records per row (ones for records), as float64 for weighted sums."""
+        if self.weights is None:
+            return np.ones(len(self.suppressed))
+        return self.weights.astype(np.float64)
 
     def kept_classes(self) -> tuple[np.ndarray, np.ndarray]:
-        """(class id per kept record, class sizes) of the records that are not suppressed."""
+        """(class id per kept row, class sizes in records) of the rows that are not suppressed."""
         kept = ~self.suppressed
         columns = [attribute.value_ids[kept] for attribute in self.attributes]
         radices = [max(len(attribute.labels), 1) for attribute in self.attributes]
         if not kept.any():
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         class_ids, sizes = group_ids(columns, radices)
+        if self.weights is not None:
+            sizes = np.zeros(len(sizes), dtype=np.int64)
+            np.add.at(sizes, class_ids, self.weights[kept])
         return class_ids, sizes
 
     def apply(self, table: pa.Table) -> pa.Table:

@@ -67,7 +67,9 @@ class NodeEvaluator:
         sensitive_codes: np.ndarray | None,
         sensitive_value_count: int,
         metric: str,
+        weights: np.ndarray | None = None,
     ) -> None:
+        """`weights`: records per row when the codes are a class frequency table's rows rather than records."""
         if metric not in METRICS:
             raise JaneDoeInputError(f"unknown metric '{metric}' for the lattice search (one of {', '.join(METRICS)})")
         self.attributes = attributes
@@ -82,14 +84,18 @@ class NodeEvaluator:
             columns.append(sensitive_codes)
             radices.append(sensitive_value_count)
         key = combine_keys(columns, radices)
-        _, first, counts = np.unique(key, return_index=True, return_counts=True)
-        self.records = int(len(key))
-        self.weight = counts.astype(np.float64)
+        if weights is None:
+            _, first, counts = np.unique(key, return_index=True, return_counts=True)
+            self.weight = counts.astype(np.float64)
+        else:
+            _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            self.weight = np.bincount(inverse.ravel(), weights=weights, minlength=len(first))
+        self.records = int(round(self.weight.sum()))
         self.sensitive = sensitive_codes[first] if uses_sensitive else None
         self.sensitive_value_count = sensitive_value_count
         self.overall = None
         if uses_sensitive:
-            self.overall = reference_distribution(sensitive_codes, sensitive_value_count)
+            self.overall = reference_distribution(sensitive_codes, sensitive_value_count, weights)
         self.tuples = len(first)
         # per attribute, per level: generalized label id of each distinct tuple, and its cost
         self.tuple_labels: list[list[np.ndarray]] = []

@@ -1,7 +1,10 @@
 """Measure a table as it is: k, class sizes, l-diversity, t-closeness and re-identification risk.
 
 Quasi-identifier values are compared as text (exact equality), so the same function measures raw inputs and
-generalized outputs. One dictionary encoding per column and one np.unique over a mixed-radix key: no row loop.
+generalized outputs. Everything is computed from rows that carry a record count: a table of records is its own
+frequency table with every count 1, and `measure_frequencies` measures an equivalence-class frequency table
+(frequencies.py) such as the one Spark builds with one groupBy, with the same code and the same result.
+One dictionary encoding per column and one mixed-radix key: no row loop.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from janedoe.k_anonymity.encoding import (
     encode_sensitive,
     text_codes,
 )
+from janedoe.k_anonymity.frequencies import frequency_weights
 from janedoe.k_anonymity.risk import population_risk, prosecutor_risk, sample_uniques
 
 
@@ -135,13 +139,68 @@ def measure(
     if table.num_rows == 0:
         raise JaneDoeInputError("the table has no rows")
     sensitive_columns = [sensitive] if isinstance(sensitive, str) else list(sensitive or [])
-    tables = [table] if population is None else [table, population]
+    for name in sensitive_columns:
+        if name not in table.column_names:
+            raise JaneDoeInputError(f"sensitive column '{name}' is not in the table")
+    population_rows = None if population is None else (population, np.ones(population.num_rows, dtype=np.int64))
+    return _measure_rows(
+        table, np.ones(table.num_rows, dtype=np.int64), quasi_identifiers, sensitive_columns, k,
+        recursive_c=recursive_c, ordered_sensitive=ordered_sensitive, population=population_rows,
+        risk_threshold=risk_threshold,
+    )
+
+
+def measure_frequencies(
+    frequencies: pa.Table,
+    quasi_identifiers: list[str],
+    sensitive: list[str] | str | None = None,
+    k: int | None = None,
+    *,
+    recursive_c: float = 3.0,
+    ordered_sensitive: list[str] | None = None,
+    population: pa.Table | None = None,
+    risk_threshold: float = 0.2,
+) -> Measurement:
+    """`measure` from an equivalence-class frequency table (see frequencies.py) instead of the records.
+
+    `population`, when given, is the population's frequency table over the quasi-identifiers.
+    """
+    if not quasi_identifiers:
+        raise JaneDoeInputError("at least one quasi-identifier is needed")
+    sensitive_columns = [sensitive] if isinstance(sensitive, str) else list(sensitive or [])
+    population_rows = None if population is None else (population, frequency_weights(population))
+    return _measure_rows(
+        frequencies, frequency_weights(frequencies), quasi_identifiers, sensitive_columns, k,
+        recursive_c=recursive_c, ordered_sensitive=ordered_sensitive, population=population_rows,
+        risk_threshold=risk_threshold,
+    )
+
+
+def _measure_rows(
+    rows: pa.Table,
+    weights: np.ndarray,
+    quasi_identifiers: list[str],
+    sensitive_columns: list[str],
+    k: int | None,
+    *,
+    recursive_c: float,
+    ordered_sensitive: list[str] | None,
+    population: tuple[pa.Table, np.ndarray] | None,
+    risk_threshold: float,
+) -> Measurement:
+    """The one implementation: ROWS each standing for WEIGHTS records (all 1 for records)."""
+    if not weights.sum():
+        raise JaneDoeInputError("the table has no rows")
+    tables = [rows] if population is None else [rows, population[0]]
     keys = _qi_codes(tables, quasi_identifiers)
-    inverse, sizes = dense_inverse(keys[0], float(keys[0].max()) + 1)
+    inverse, _ = dense_inverse(keys[0], float(keys[0].max()) + 1)
+    row_weights = None if (weights == 1).all() else weights.astype(np.float64)  # records: plain counts, faster
+    sizes = _weighted_counts(inverse, weights)
     population_result = None
     if population is not None:
         sample_keys = np.unique(keys[0])
-        population_keys, population_sizes = np.unique(keys[1], return_counts=True)
+        population_keys, population_inverse = np.unique(keys[1], return_inverse=True)
+        population_sizes = _weighted_counts(population_inverse.ravel(), population[1])
         position = np.searchsorted(population_keys, sample_keys)
         position = np.minimum(position, max(len(population_keys) - 1, 0))
         found = population_keys[position] == sample_keys if len(population_keys) else np.zeros(len(sample_keys), bool)
@@ -149,13 +208,22 @@ def measure(
         population_result = population_risk(sizes, matched)
     sensitive_codes = []
     for name in sensitive_columns:
-        ordered = _is_ordered(table, name, ordered_sensitive)
-        codes, distinct = encode_sensitive(table, name, ordered=ordered)
+        ordered = _is_ordered(rows, name, ordered_sensitive)
+        codes, distinct = encode_sensitive(rows, name, ordered=ordered)
         sensitive_codes.append(SensitiveCodes(name, codes, max(len(distinct), 1), ordered))
     return measure_classes(
-        inverse, sizes, quasi_identifiers, sensitive_codes, k,
+        inverse, sizes, quasi_identifiers, sensitive_codes, k, weights=row_weights,
         recursive_c=recursive_c, risk_threshold=risk_threshold, population=population_result,
     )
+
+
+def _weighted_counts(group: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Records per group, exact (integer sums)."""
+    if (weights == 1).all():
+        return np.bincount(group).astype(np.int64)
+    counts = np.zeros(int(group.max()) + 1 if len(group) else 0, dtype=np.int64)
+    np.add.at(counts, group, weights)
+    return counts
 
 
 @dataclass(frozen=True)
@@ -177,17 +245,19 @@ def measure_classes(
     sensitive: list[SensitiveCodes],
     k: int | None,
     *,
+    weights: np.ndarray | None = None,
     recursive_c: float = 3.0,
     risk_threshold: float = 0.2,
     population: dict | None = None,
 ) -> Measurement:
-    """The measurement from equivalence classes already formed (class id per record, class sizes)."""
+    """The measurement from equivalence classes already formed (class id per row, class sizes in records);
+    `weights`: records per row when the rows are a frequency table's, not records."""
     size_values, size_counts = np.unique(sizes, return_counts=True)
     below = int(sizes[sizes < k].sum()) if k is not None else None
     measured_sensitive = []
     for item in sensitive:
         name, codes, ordered = item.name, item.codes, item.ordered
-        profile = class_sensitive(class_ids, codes, None, len(sizes), item.value_count, item.reference)
+        profile = class_sensitive(class_ids, codes, weights, len(sizes), item.value_count, item.reference)
         distance = t_distance(profile, ordered)
         measured_sensitive.append(
             SensitiveMeasurement(

@@ -47,6 +47,49 @@ def _hierarchy(spec, table: pa.Table, column: str, policy_path: Path, where: str
     return grouping_hierarchy(values, spec.groups, source=where)
 
 
+def kanon_policy_columns(
+    policy: Policy, table_name: str, input_columns: list[str], policy_path: str | Path
+) -> list[str]:
+    """The columns the table's k_anonymity section reads (quasi-identifiers, then sensitive columns), once the
+    policy's roles are checked: no identifying column kept as is, every quasi-identifier kept, all in the input."""
+    policy_path = Path(policy_path)
+    table_policy = policy.tables.get(table_name)
+    if table_policy is None:
+        known = ", ".join(sorted(policy.tables)) or "none"
+        raise JaneDoeInputError(
+            f"table {table_name!r} is not in the policy (its tables: {known})", where=str(policy_path)
+        )
+    if table_policy.k_anonymity is None:
+        raise JaneDoeInputError("the table has no k_anonymity section", where=_where(policy_path, table_name))
+    _check_masking_roles(policy, table_name, policy_path)
+    columns = table_policy.columns
+    quasi = [name for name, column in columns.items() if column.role == "quasi_identifier"]
+    sensitive = [name for name, column in columns.items() if column.role == "sensitive"]
+    if not quasi:
+        raise JaneDoeInputError("no column has role quasi_identifier", where=_where(policy_path, table_name))
+    for name in [*quasi, *sensitive]:
+        if name not in input_columns:
+            raise JaneDoeInputError("column is not in the input", where=_where(policy_path, table_name, name))
+    return [*quasi, *sensitive]
+
+
+def _check_masking_roles(policy: Policy, table_name: str, policy_path: Path) -> None:
+    table_policy = policy.tables.get(table_name)
+    if table_policy is None:
+        return
+    for name, column in table_policy.columns.items():
+        if column.role == "identifying" and column.mask.mask == "keep":
+            raise JaneDoeInputError(
+                "identifying column is kept as is: give it a masking rule (or null) before k-anonymization",
+                where=_where(policy_path, table_name, name),
+            )
+        if column.role == "quasi_identifier" and column.mask.mask != "keep":
+            raise JaneDoeInputError(
+                "a quasi-identifier must keep its values (mask: keep): k-anonymity generalizes it",
+                where=_where(policy_path, table_name, name),
+            )
+
+
 def config_from_policy(
     policy: Policy, table_name: str, table: pa.Table, policy_path: str | Path
 ) -> AnonymizationConfig:
@@ -105,19 +148,7 @@ def anonymize_with_policy(
     row order reproducible for its holders; without a key the order is drawn from the OS CSPRNG whatever the seed.
     """
     policy_path = Path(policy_path)
-    table_policy = policy.tables.get(table_name)
-    if table_policy is not None:
-        for name, column in table_policy.columns.items():
-            if column.role == "identifying" and column.mask.mask == "keep":
-                raise JaneDoeInputError(
-                    "identifying column is kept as is: give it a masking rule (or null) before k-anonymization",
-                    where=_where(policy_path, table_name, name),
-                )
-            if column.role == "quasi_identifier" and column.mask.mask != "keep":
-                raise JaneDoeInputError(
-                    "a quasi-identifier must keep its values (mask: keep): k-anonymity generalizes it",
-                    where=_where(policy_path, table_name, name),
-                )
+    _check_masking_roles(policy, table_name, policy_path)
     config = config_from_policy(policy, table_name, table, policy_path)
     if secret is None and (seed is not None or policy_needs_secret(policy, table_name)):
         secret = load_secret(policy)

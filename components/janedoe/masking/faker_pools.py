@@ -9,6 +9,8 @@ order is secret while nothing secret is ever stored. Faker itself is imported on
 import datetime as dt
 import decimal
 import functools
+import hashlib
+import json
 import random
 import re
 from collections import OrderedDict
@@ -74,8 +76,8 @@ def _faker(locale: str):
     return Faker(locale)
 
 
-def check_provider(kind: str, locale: str, where: str) -> None:
-    """A user error unless `kind` is a Faker provider method that returns one plain value without arguments."""
+def check_provider(kind: str, locale: str, where: str, args: tuple = ()) -> None:
+    """A user error unless `kind` is a Faker provider method that returns one plain value with these arguments."""
     _check_kind_name(kind, where)
     try:
         fake = _faker(locale)
@@ -88,9 +90,18 @@ def check_provider(kind: str, locale: str, where: str) -> None:
     if not callable(method):
         raise JaneDoeInputError(f"{kind!r} is not a Faker provider method", where=where)
     try:
-        method()
+        value = method(**dict(args))
     except TypeError:
-        raise JaneDoeInputError(f"Faker provider {kind!r} needs arguments; pick another", where=where) from None
+        if args:
+            names = ", ".join(name for name, _ in args)
+            raise JaneDoeInputError(f"Faker provider {kind!r} does not take these args: {names}",
+                                    where=f"{where}.args") from None
+        raise JaneDoeInputError(f"Faker provider {kind!r} needs arguments; give them with args:", where=where) from None
+    except (ValueError, AttributeError, KeyError) as error:
+        raise JaneDoeInputError(f"Faker provider {kind!r} refused its args ({type(error).__name__})",
+                                where=f"{where}.args") from None
+    if isinstance(value, dict):
+        raise JaneDoeInputError(f"Faker provider {kind!r} returns a mapping, not a value", where=where)
 
 
 def _check_kind_name(kind: str, where: str) -> None:
@@ -98,8 +109,11 @@ def _check_kind_name(kind: str, where: str) -> None:
         raise JaneDoeInputError(f"{kind!r} is not a Faker provider usable for masking", where=where)
 
 
-def _to_arrow(values: list) -> pa.Array:
+def _to_arrow(values: list, separator: str = " ") -> pa.Array:
+    """Plain values as they are; lists (`words`, `sentences`) joined into text, never a Python list's repr."""
     first = values[0]
+    if isinstance(first, list | tuple | set):
+        return pa.array([separator.join(str(item) for item in value) for value in values], pa.string())
     if isinstance(first, bool | int | float | str | dt.date | dt.time | decimal.Decimal):
         try:
             return pa.array(values)
@@ -186,20 +200,22 @@ def _seeded_order(pool: pa.Array, seed: int) -> pa.Array:
     return pool.take(pa.array(np.random.default_rng(seed).permutation(len(pool))))
 
 
-_PUBLIC_POOLS: dict[tuple[str, str, int], pa.Array] = {}
+_PUBLIC_POOLS: dict[tuple, pa.Array] = {}
 
 
-def public_faker_pool(kind: str, locale: str, size: int, where: str = "kind") -> pa.Array:
-    """The `size` values Faker draws for `kind` from PUBLIC_SEED: from memory, the disk cache, or Faker."""
-    key = (kind, locale, size)
+def public_faker_pool(kind: str, locale: str, size: int, where: str = "kind", args: tuple = (),
+                      separator: str = " ") -> pa.Array:
+    """The `size` values Faker draws for `kind` (called with `args`, name-value pairs) from PUBLIC_SEED: from
+    memory, the disk cache, or Faker."""
+    key = (kind, locale, size, args, separator)
     pool = _PUBLIC_POOLS.get(key)
     if pool is None:
         _check_kind_name(kind, where)
-        name = _cache_name(kind, locale, size) if _LOCALE_NAME.fullmatch(locale) else None
+        name = _cache_name(kind, locale, size, args, separator) if _LOCALE_NAME.fullmatch(locale) else None
         pool = load_pool(name) if name else None
         if pool is None:
-            check_provider(kind, locale, where)
-            pool = draw_pool(kind, locale, PUBLIC_SEED, size)
+            check_provider(kind, locale, where, args)
+            pool = draw_pool(kind, locale, PUBLIC_SEED, size, args, separator)
             if name:
                 store_pool(name, pool)
         _PUBLIC_POOLS[key] = pool
@@ -209,17 +225,22 @@ def public_faker_pool(kind: str, locale: str, size: int, where: str = "kind") ->
 _LOCALE_NAME = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z]{2,4})?")
 
 
-def _cache_name(kind: str, locale: str, size: int) -> str:
+def _cache_name(kind: str, locale: str, size: int, args: tuple = (), separator: str = " ") -> str:
     from importlib.metadata import version
 
-    return f"faker-{version('faker')}-{locale}-{kind}-{size}"
+    name = f"faker-{version('faker')}-{locale}-{kind}-{size}"
+    if args or separator != " ":  # the arguments as a digest: a file name never holds policy text
+        canonical = json.dumps([list(args), separator], sort_keys=True, default=str)
+        name += "-" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    return name
 
 
-def draw_pool(kind: str, locale: str, seed: int, size: int) -> pa.Array:
+def draw_pool(kind: str, locale: str, seed: int, size: int, args: tuple = (), separator: str = " ") -> pa.Array:
     """`size` draws from a Faker instance of its own, seeded with `seed` (exactly what plain Faker would draw)."""
     fake = _seeded_faker(locale, seed)
     method = getattr(fake, kind)
-    return _to_arrow([method() for _ in range(size)])
+    keywords = dict(args)
+    return _to_arrow([method(**keywords) for _ in range(size)], separator)
 
 
 def fit_pool_to(pool: pa.Array, input_type: pa.DataType) -> pa.Array:

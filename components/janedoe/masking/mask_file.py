@@ -1,4 +1,8 @@
-"""Masking a whole file: stream it in batches through a table masker into an atomically written output."""
+"""Masking a whole file: stream it in batches through a table masker into an atomically written output.
+
+A policy with set-dependent rules (unique pseudonyms) costs a first pass over the columns they read: memory holds
+8 bytes per distinct value of those columns, never the rows.
+"""
 
 import time
 from collections.abc import Callable
@@ -9,6 +13,7 @@ import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.secret import require_secret
 from janedoe.masking.table_masker import build_table_masker
+from janedoe.masking.unique_prepass import PrepassAccumulator
 from janedoe.policy import Policy
 from janedoe.tabular import AtomicTableWriter, WriteBehind, iter_batches, read_ahead, read_schema, table_format
 
@@ -34,6 +39,19 @@ def _known_row_count(path: Path) -> int | None:
     return None
 
 
+def _prepass_batches(path: Path, columns: list[str], batch_size: int, encoding: str | None):
+    """Only `columns` of the input: Parquet reads just those; text formats are parsed whole and narrowed."""
+    if table_format(path) == "parquet":
+        parquet = pq.ParquetFile(path)  # the footer was checked by read_schema
+        try:
+            yield from parquet.iter_batches(batch_size=batch_size, columns=columns)
+        finally:
+            parquet.close()
+        return
+    for batch in iter_batches(path, batch_size=batch_size, encoding=encoding):
+        yield batch.select(columns)
+
+
 def mask_file(
     policy: Policy,
     input_path: str | Path,
@@ -51,7 +69,8 @@ def mask_file(
     `secret`, when given, is the key and the environment is never read: a service masking a caller's file with a
     caller's policy passes the caller's key (or a random one), so an uploaded policy never reaches a server secret.
     `encoding` names the input's text encoding (overriding the table's `encoding:`; default UTF-8).
-    `progress(rows_done, rows_total_or_None)` is called after each batch.
+    `progress(rows_done, rows_total_or_None)` is called after each batch; with a first pass (unique pseudonyms), its
+    rows count too and the total is twice the file's rows.
     """
     input_path, output_path = Path(input_path), Path(output_path)
     table_format(output_path)
@@ -72,6 +91,17 @@ def mask_file(
     total = _known_row_count(input_path)
     report = MaskReport(table_name, str(input_path), str(output_path), rules=dict(masker.rule_names))
     started = time.perf_counter()
+    done = 0
+    if masker.needs_prepass:
+        if total is not None:
+            total *= 2
+        states = PrepassAccumulator()
+        for batch in read_ahead(_prepass_batches(input_path, masker.prepass_columns, batch_size, encoding)):
+            states.add(masker.observe(batch))
+            done += batch.num_rows
+            if progress is not None:
+                progress(done, total)
+        masker.use_prepass(states.result())
     # The next batch is parsed and the last one encoded in background threads while this one is masked.
     with AtomicTableWriter(output_path, masker.output_schema) as writer, WriteBehind(writer.write_batch) as output:
         for batch in read_ahead(iter_batches(input_path, batch_size=batch_size, encoding=encoding)):
@@ -79,6 +109,6 @@ def mask_file(
             report.rows += batch.num_rows
             report.batches += 1
             if progress is not None:
-                progress(report.rows, total)
+                progress(done + report.rows, total)
     report.seconds = time.perf_counter() - started
     return report

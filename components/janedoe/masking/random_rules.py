@@ -187,13 +187,18 @@ class ShuffleMasker(DrawingMasker):
         return values.take(pa.array(order))
 
 
+def _hashable_args(args: dict) -> tuple:
+    return tuple(sorted((name, tuple(value) if isinstance(value, list) else value) for name, value in args.items()))
+
+
 class FakeMasker(DrawingMasker):
     """A value from a pool of Faker values, picked by the row's draw; never the row's own value (the next pool entry
     that differs is taken instead)."""
 
     def __init__(self, rule: FakeRule, context: BuildContext) -> None:
         super().__init__(rule, context)
-        pool = public_faker_pool(rule.kind, rule.locale, rule.pool_size, context.where)  # the draws are secret
+        pool = public_faker_pool(rule.kind, rule.locale, rule.pool_size, context.where,  # the draws are secret
+                                 _hashable_args(rule.args), rule.separator)
         self.pool = fit_pool_to(pool, context.column_type)
         self.output_type = self.pool.type
 

@@ -12,9 +12,10 @@ from janedoe.masking.keyed_permutation import KeyedPermutationMasker
 from janedoe.masking.keyed_rules import PrepassMissingError, build_keyed_masker
 from janedoe.masking.random_rules import build_random_masker
 from janedoe.masking.random_values import build_random_value_masker
+from janedoe.masking.redact_rule import RedactRule, build_redact_masker
 from janedoe.masking.secret import check_secret_length, missing_secret_error, rule_needs_secret
 from janedoe.masking.text_rules import build_text_masker
-from janedoe.masking.unique_prepass import PrepassState
+from janedoe.masking.unique_prepass import PrepassAccumulator, PrepassState
 from janedoe.masking.value_rules import NullMasker, build_value_masker
 from janedoe.policy import (
     ConstantRule,
@@ -62,6 +63,7 @@ _BUILDERS = {
     HashRule: build_keyed_masker,
     KeyedPermutationRule: lambda rule, context: KeyedPermutationMasker(rule, context),
     GeneralizeRule: build_generalize_masker,
+    RedactRule: build_redact_masker,
 }
 
 class TableMasker:
@@ -117,9 +119,10 @@ class TableMasker:
 
     def prepass(self, batches) -> PrepassState:
         """Observe these batches, merge and use the result; returns the merged state."""
-        state = PrepassState()
+        states = PrepassAccumulator()
         for batch in batches:
-            state = state.merge(self.observe(batch))
+            states.add(self.observe(batch))
+        state = states.result()
         self.use_prepass(state)
         return state
 

@@ -35,6 +35,7 @@ from janedoe.policy.mask_rules import (
     RandomIntRule,
     RandomPhoneRule,
     RandomStringRule,
+    RedactRule,
     RegexReplaceRule,
     ShuffleRule,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "NullRule",
     "KeepRule",
     "RegexReplaceRule",
+    "RedactRule",
     "KeyedPermutationRule",
     "KAnonymitySection",
     "KAnonymityColumnFields",

@@ -49,13 +49,28 @@ class PartialEmailRule(_Rule):
     mask: Literal["partial_email"]
 
 
+FakeArgument = str | int | float | bool | list[str | int | float | bool]
+
+
 class FakeRule(DrawnRule):
-    """A realistic value from a Faker provider, drawn per row identity (never the row's own value)."""
+    """A realistic value from a Faker provider, drawn per row identity (never the row's own value). `args` are the
+    provider's keyword arguments (`paragraph` with `nb_sentences: 2`); list-valued providers (`words`) are joined with
+    `separator`."""
 
     mask: Literal["fake"]
     kind: str = Field(min_length=1)
     locale: str = "en_US"
     pool_size: int = Field(default=4096, ge=1, le=1_000_000)
+    args: dict[str, FakeArgument] = Field(default_factory=dict)
+    separator: str = " "
+
+    @field_validator("args")
+    @classmethod
+    def _argument_names(cls, value: dict) -> dict:
+        for name in value:
+            if not name.isidentifier() or name.startswith("_"):
+                raise ValueError(f"{name!r} is not an argument name")
+        return value
 
 
 class PseudonymizeRule(_Rule):
@@ -231,6 +246,21 @@ class RegexReplaceRule(_Rule):
         return value
 
 
+RedactEntity = Literal["email", "iban", "card", "national_id", "ip", "phone", "name"]
+
+
+class RedactRule(_Rule):
+    """Replace the personal spans inside free text ('[EMAIL]', '[PHONE]', '[NAME]', ...) and keep the rest, so notes
+    stay useful instead of being nulled. Spans are found by patterns and a name list, not a language model: review a
+    sample of the output. `replacement` is one text for every entity, or a text per entity."""
+
+    mask: Literal["redact"]
+    entities: list[RedactEntity] = Field(
+        default_factory=lambda: ["email", "iban", "card", "national_id", "ip", "phone", "name"], min_length=1
+    )
+    replacement: str | dict[RedactEntity, str] | None = None
+
+
 class KeyedPermutationRule(_Rule):
     """A keyed bijection of integer keys: unique keys stay unique and map the same way in every table."""
 
@@ -271,6 +301,7 @@ MaskRule = Annotated[
     | NullRule
     | KeepRule
     | RegexReplaceRule
+    | RedactRule
     | KeyedPermutationRule,
     Field(discriminator="mask"),
 ]
@@ -295,5 +326,6 @@ RULE_NAMES = (
     "null",
     "keep",
     "regex_replace",
+    "redact",
     "keyed_permutation",
 )

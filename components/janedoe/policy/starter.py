@@ -8,9 +8,8 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
-
-VALUE_SHARE = 0.8  # a column "looks like" a kind when this share of its non-null sample values match
+import yaml
+from janedoe.detection import detect_column
 
 
 @dataclass(frozen=True)
@@ -20,80 +19,24 @@ class ColumnSuggestion:
     reason: str
 
 
-_VALUE_PATTERNS = [
-    ("email", r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$", "{mask: partial_email}", "values look like email addresses"),
-    ("ssn", r"^\d{3}-\d{2}-\d{4}$", '{mask: partial, prefix: 0, padding: "***-**-", suffix: 4}',
-     "values look like US social security numbers"),
-    ("iban", r"^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$", "{mask: fake, kind: iban}", "values look like IBANs"),
-    ("ip", r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:]+$", "{mask: fake, kind: ipv4}",
-     "values look like IP addresses"),
-    ("card", r"^\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}$", '{mask: partial, prefix: 0, padding: "**** ", suffix: 4}',
-     "values look like payment card numbers"),
-    ("phone", r"^\+?([\s().-]*\d){10,15}[\s().-]*(x\d+)?$", "{mask: pseudonymize, kind: phone_number}",
-     "values look like phone numbers"),
-]
-
-_NAME_PATTERNS = [
-    (r"e-?mail", "{mask: partial_email}", "the name says email address"),
-    (r"ssn|social.?security|national.?id|nino|passport", '{mask: partial, prefix: 0, padding: "***-**-", suffix: 4}',
-     "the name says national identity number"),
-    (r"iban|bank.?account|account.?number", "{mask: fake, kind: iban}", "the name says bank account"),
-    (r"credit.?card|card.?number|\bcc\b|\bpan\b", '{mask: partial, prefix: 0, padding: "**** ", suffix: 4}',
-     "the name says payment card"),
-    (r"phone|mobile|\bcell\b|\bfax\b|\btel", "{mask: pseudonymize, kind: phone_number}", "the name says phone number"),
-    (r"first.?name|given.?name|forename", "{mask: pseudonymize, kind: first_name}", "the name says first name"),
-    (r"last.?name|sur.?name|family.?name", "{mask: pseudonymize, kind: last_name}", "the name says last name"),
-    (r"^(full.?)?name$|customer.?name|person", "{mask: pseudonymize, kind: name}", "the name says a name"),
-    (r"birth|\bdob\b|born", "{mask: generalize, to: year}", "the name says date of birth: keep only the year"),
-    (r"\bip\b|ip.?addr", "{mask: fake, kind: ipv4}", "the name says IP address"),
-    (r"street|address|addr", "{mask: fake, kind: street_address}", "the name says street address"),
-    (r"zip|postcode|postal", '{mask: partial, prefix: 2, padding: "***", suffix: 0}', "the name says postal code"),
-    (r"password|passwd|secret|token|api.?key", '{mask: "null"}', "the name says a credential"),
-    (r"note|comment|remark|description|free.?text|message", '{mask: "null"}',
-     "free text can hold anything personal"),
-    (r"salary|income|wage|revenue|balance", "{mask: noise, ratio: 0.1}", "the name says an amount about a person"),
-    (r"^age$", "{mask: generalize, step: 10}", "an exact age helps re-identify: ten-year ranges"),
-    (r"latitude|longitude|^lat$|^lon$|^lng$|geo", "{mask: noise, ratio: 0.001}", "the name says a location"),
-]
-
-
 def _words(name: str) -> str:
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", name)
     return re.sub(r"[_\-.]+", " ", spaced).lower()
 
 
-def _suggest_from_values(sample: pa.Array) -> tuple[str, str] | None:
-    text = sample.drop_null()
-    if pa.types.is_dictionary(text.type):
-        text = text.cast(text.type.value_type)
-    if not (pa.types.is_string(text.type) or pa.types.is_large_string(text.type)) or len(text) == 0:
-        return None
-    text = pc.utf8_trim_whitespace(text)
-    for _, pattern, rule, reason in _VALUE_PATTERNS:
-        share = pc.sum(pc.match_substring_regex(text, pattern)).as_py() / len(text)
-        if share >= VALUE_SHARE:
-            return rule, reason
-    return None
-
-
 def suggest_column(name: str, kind: pa.DataType, sample: pa.Array | None) -> ColumnSuggestion:
-    """The rule a column should probably get, and why."""
+    """The rule a column should probably get, and why: janedoe.detection's verdict (the one `db scan` gives), except
+    for identifier columns, which a file cannot declare as keys the way a database does."""
     words = _words(name)
     if re.search(r"(^| )id$|^id ", words) or words == "id":
         if pa.types.is_integer(kind):
             return ColumnSuggestion(name, "{mask: keyed_permutation}", "an integer key: a keyed permutation keeps "
                                     "keys unique and joins working")
         return ColumnSuggestion(name, "{mask: hash}", "an identifier: a keyed HMAC keeps joins working")
-    if sample is not None:
-        found = _suggest_from_values(sample)
-        if found:
-            return ColumnSuggestion(name, found[0], found[1])
-    for pattern, rule, reason in _NAME_PATTERNS:
-        if re.search(pattern, words):
-            return ColumnSuggestion(name, rule, reason)
-    if pa.types.is_date(kind) or pa.types.is_timestamp(kind):
-        return ColumnSuggestion(name, "{mask: keep}", "a date not named as personal; consider noise with an interval")
-    return ColumnSuggestion(name, "{mask: keep}", "nothing in its name or values looks personal")
+    detection = detect_column(name, sample if sample is not None and len(sample) else None, kind)
+    rule = yaml.safe_dump(detection.rule, default_flow_style=True, sort_keys=False, width=10_000,
+                          allow_unicode=True).strip()
+    return ColumnSuggestion(name, rule, detection.reason)
 
 
 def _yaml_key(name: str) -> str:

@@ -106,6 +106,8 @@ class MaskedViews:
                 return cached
             schema = read_schema(record.data_path)
             masker = role_masker(self.policy(record), record.table_name, schema, role)
+            if masker is not None and masker.needs_prepass:  # unique pseudonyms: from the whole dataset's values
+                masker.prepass(iter_batches(record.data_path, batch_size=_EXPORT_BATCH_ROWS))
             view = RoleView(record, masker, schema if masker is None else masker.output_schema)
             with self._lock:
                 self._views[key] = view

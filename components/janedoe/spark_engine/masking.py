@@ -9,6 +9,7 @@ executor; the plan only holds the broadcast's id. Deterministic and keyed rules 
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import uuid
@@ -55,6 +56,10 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
     key = frame.sparkSession.sparkContext.broadcast(secret)
     run_id = uuid.uuid4().hex
     fresh_streams = seed is not None and _has_fresh_rule(policy, table)
+    prepass = None
+    if driver_masker.needs_prepass:
+        state = _observed_state(frame, policy, table, input_schema, key, seed, driver_masker.prepass_columns)
+        prepass = frame.sparkSession.sparkContext.broadcast(state)
 
     def mask_partition(batches):
         from pyspark import TaskContext
@@ -66,12 +71,34 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
                                       stream=f"partition {partition}" if fresh_streams else "")
 
         masker = _worker_masker(run_id, partition, build)
+        if prepass is not None and not masker.prepared:
+            masker.use_prepass(prepass.value)
         for batch in batches:
             if row_counter is not None:
                 row_counter.add(batch.num_rows)
             yield masker.mask_batch(batch)
 
     return frame.mapInArrow(mask_partition, output_schema)
+
+
+def _observed_state(frame, policy, table, input_schema, key, seed, columns):
+    """The merged prepass state of every partition (unique pseudonyms): one Spark job; each task ships its distinct
+    keyed words (8 bytes per distinct value, never a value), the driver merges them in any order."""
+    import pyarrow as pa
+    from janedoe.masking import PrepassState
+
+    def observe_partition(batches):
+        masker = build_table_masker(policy, table, input_schema, secret=key.value, seed=seed)
+        state = PrepassState()
+        for batch in batches:
+            state = state.merge(masker.observe(batch))
+        yield pa.record_batch({"state": pa.array([pickle.dumps(state)], pa.binary())})
+
+    merged = PrepassState()
+    rows = frame.select(*columns).mapInArrow(observe_partition, "state binary").toArrow()
+    for blob in rows.column("state").to_pylist():
+        merged = merged.merge(pickle.loads(blob))  # our own tasks' output, never outside data
+    return merged
 
 
 def _has_fresh_rule(policy: Policy, table: str) -> bool:

@@ -11,6 +11,7 @@ from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.copy_plan import CopyPlan, make_plan
 from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url
 from janedoe.sqldb.post_load import PostLoadBuilder
+from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
 from janedoe.sqldb.reflection import STATE_TABLE
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 from janedoe.sqldb.subset import plan_subset
@@ -66,6 +67,7 @@ def copy_database(
             post_load = PostLoadBuilder(lambda: TargetWriter(target), steps, workers=lanes)
         with SnapshotReader(source) as reader:
             kept = plan_subset(reader, plan.schema, plan.order, plan.subset, seed=seed)
+            prepare_set_dependent_rules(plan, reader, kept, batch_size)
             totals = {
                 name: reader.count_rows(name) if kept.get(name) is None else len(kept[name])
                 for name in plan.order.tables

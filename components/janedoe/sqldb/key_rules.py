@@ -80,13 +80,13 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
         if table_name in result:
             result[table_name][column_name] = rule
     for table_name in tables:
-        _check_referenced_pseudonyms_unique(schema, table_name, result[table_name], policy_name)
+        _check_referenced_keys_have_no_row_key(schema, table_name, result[table_name], policy_name)
     return result
 
 
-def _check_referenced_pseudonyms_unique(schema: DatabaseSchema, table_name: str, rules: dict, policy_name: str):
-    """`pseudonymize` with `unique: true` resolves collisions in order of first appearance, so the same value could
-    get different pseudonyms in the referenced table and in a referencing one: refused on referenced keys."""
+def _check_referenced_keys_have_no_row_key(schema: DatabaseSchema, table_name: str, rules: dict, policy_name: str):
+    """A referenced key's pseudonym must be a function of its own value, which the referencing columns also hold.
+    (`unique: true` is fine: its pseudonyms are fixed from the set of values of every table sharing the key.)"""
     referenced = {c for fk in schema.referencing(table_name) for c in fk.referred_columns}
     for column in sorted(referenced):
         rule = rules.get(column)
@@ -95,10 +95,4 @@ def _check_referenced_pseudonyms_unique(schema: DatabaseSchema, table_name: str,
                 "a column referenced by a foreign key cannot take its value from a row_key (the referencing columns"
                 " have no such column): remove row_key",
                 where=f"{policy_name}: tables.{table_name}.columns.{column}.row_key",
-            )
-        if rule is not None and rule.mask == "pseudonymize" and rule.unique:
-            raise JaneDoeInputError(
-                "a column referenced by a foreign key cannot use pseudonymize with unique: true (its collision"
-                " handling depends on row order); use hash or keyed_permutation",
-                where=f"{policy_name}: tables.{table_name}.columns.{column}",
             )

@@ -60,10 +60,11 @@ def render_policy(tables, schema, suggestions, source: str, secret_env: str) -> 
         lines.append("    columns:")
         for column in schema.tables[name].columns:
             suggestion = suggestions[(name, column.name)]
-            rule = yaml.safe_dump(suggestion.rule, default_flow_style=True, sort_keys=False, width=10_000).strip()
+            rule = yaml.safe_dump(suggestion.rule, default_flow_style=True, sort_keys=False, width=10_000,
+                                  allow_unicode=True).strip()
             lines.append(f"      {_key(column.name)}: {rule}  # {suggestion.reason}")
     return "\n".join(lines) + "\n"
 
 
 def _key(name: str) -> str:
-    return yaml.safe_dump(name, default_flow_style=True).strip().removesuffix("...").strip()
+    return yaml.safe_dump(name, default_flow_style=True, allow_unicode=True).strip().removesuffix("...").strip()

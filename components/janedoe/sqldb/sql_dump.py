@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.copy_plan import make_plan
 from janedoe.sqldb.database_url import parse_database_url
+from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
 from janedoe.sqldb.subset import keep_filter, plan_subset
@@ -64,6 +65,7 @@ def dump_database(
                 out.write(ddl(created, dialect) + ";\n")
             with SnapshotReader(source) as reader:
                 kept = plan_subset(reader, plan.schema, plan.order, plan.subset, seed=seed)
+                prepare_set_dependent_rules(plan, reader, kept, batch_size)
                 for name in plan.order.tables:
                     rows[name] = _dump_table(out, reader, plan, name, kept.get(name), batch_size, progress, dialect)
             if dialect == "postgresql":

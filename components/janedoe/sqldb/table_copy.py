@@ -56,14 +56,7 @@ class TableCopy:
             writer.clear_table(name)  # no key to resume after: this one table starts over
             rows_done, last_key = 0, None
         self.report(name, rows_done)
-        masker = plan.maskers[name]
-        if rows_done and table.primary_key and order_dependent(plan.rules[name]):
-            # Replay the rows already written so collision handling assigns the rest exactly as one run would.
-            for batch in reader.read_batches(table, batch_size=self.batch_size, up_to_key=last_key):
-                if kept_keys is not None:
-                    batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
-                if batch.num_rows:
-                    masker.mask_batch(batch)
+        masker = plan.maskers[name]  # set-dependent rules were prepared from the whole database (pseudonym_prepass)
         with WriteBehind(lambda item: writer.write_batch(name, *item)) as output:
             after = last_key if table.primary_key else None
             for batch in reader.read_batches(table, batch_size=self.batch_size, after_key=after):
@@ -81,10 +74,6 @@ class TableCopy:
         return rows_done
 
 
-def order_dependent(rules: dict) -> bool:
-    return any(rule.mask == "pseudonymize" and rule.unique for rule in rules.values())
-
-
 def _estimated_cost(job: TableCopy, name: str) -> int:
     """Rows times (1 + masked columns): a table with many masked columns takes longer per row than one kept as is."""
     masked = sum(1 for rule in job.plan.rules[name].values() if rule.mask != "keep")
@@ -92,39 +81,34 @@ def _estimated_cost(job: TableCopy, name: str) -> int:
 
 
 def copy_in_lanes(job: TableCopy, reader, writer, lanes: int) -> dict[str, int]:
-    """Tables spread over `lanes` threads, most expensive first. Tables with `unique: true` pseudonyms all go, in plan
-    order, through the first lane (which uses the caller's reader and writer): which value gets which pseudonym
-    depends on the order values are seen in, and one lane keeps that order the same on every run."""
+    """Tables spread over `lanes` threads, most expensive first; the first lane uses the caller's reader and writer.
+    Unique pseudonyms were fixed from the whole database before (pseudonym_prepass), so any lane gives the same."""
     from janedoe.sqldb.snapshot_reader import SnapshotReader
     from janedoe.sqldb.table_writer import TargetWriter
 
     names = job.plan.order.tables
-    pinned = [name for name in names if order_dependent(job.plan.rules[name])]
-    shared = sorted((name for name in names if name not in pinned), key=lambda name: -_estimated_cost(job, name))
+    shared = sorted(names, key=lambda name: -_estimated_cost(job, name))
     lock = threading.Lock()
     rows: dict[str, int] = {}
     snapshot = reader.export_snapshot()
 
-    def next_table(own: list[str]) -> str | None:
+    def next_table() -> str | None:
         with lock:
-            if own:
-                return own.pop(0)
             return shared.pop(0) if shared else None
 
     def lane(index: int) -> None:
-        own = pinned if index == 0 else []
         if index == 0:
-            _drain(reader, writer, own)
+            _drain(reader, writer)
             return
         with SnapshotReader(job.plan.source, snapshot) as lane_reader:
             lane_writer = TargetWriter(writer.url)
             try:
-                _drain(lane_reader, lane_writer, own)
+                _drain(lane_reader, lane_writer)
             finally:
                 lane_writer.close()
 
-    def _drain(lane_reader, lane_writer, own: list[str]) -> None:
-        while (name := next_table(own)) is not None:
+    def _drain(lane_reader, lane_writer) -> None:
+        while (name := next_table()) is not None:
             rows[name] = job.copy(lane_reader, lane_writer, name)
 
     with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="janedoe-lane") as pool:

@@ -27,10 +27,11 @@ from janedoe.dp_noise import (
     rho_from_epsilon_delta,
 )
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.domain import Domain, build_domain, encode
+from janedoe.synthetic.domain import Domain, build_domain
 from janedoe.synthetic.junction_sampling import sample_model
 from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement, cells, estimate_model, model_bytes
-from janedoe.synthetic.mst import BatchSource, NoiseRecord, batch_reader, validate_budget
+from janedoe.synthetic.marginal_source import BatchSource, MarginalQuery, marginal_source
+from janedoe.synthetic.mst import NoiseRecord, validate_budget
 from janedoe.synthetic.private_model import PrivateModel
 
 # The paper's default is 80 MB. With numpy belief propagation every mirror-descent step on an 80 MB model takes
@@ -107,20 +108,6 @@ def _candidates(sizes: list[int], degree: int, limit_bytes: float) -> dict[Cliqu
     return {c: max(1, sum(len(set(c) & set(q)) for q in workload)) for c in sorted(closure, key=lambda c: (len(c), c))}
 
 
-def _exact_answers(read, domain: Domain, candidates) -> tuple[dict[Clique, np.ndarray], int]:
-    """One pass over the batches: exact counts of every candidate marginal (these stay private, in memory only)."""
-    sizes = domain.sizes
-    answers = {c: np.zeros(cells(sizes, c), dtype=np.int64) for c in candidates}
-    rows = 0
-    for batch in read():
-        codes = encode(batch, domain)
-        rows += codes.shape[0]
-        for c, counts in answers.items():
-            flat = np.ravel_multi_index(tuple(codes[:, a] for a in c), tuple(sizes[a] for a in c))
-            counts += np.bincount(flat, minlength=counts.size)
-    return {c: counts.reshape([sizes[a] for a in c]).astype(np.float64) for c, counts in answers.items()}, rows
-
-
 def _steps(planned: int, model_cells: int, least: int) -> int:
     """Mirror-descent steps for a warm-started estimate: `planned` on small models, proportionally fewer on big ones."""
     return max(min(least, planned), min(planned, planned * _FULL_SCHEDULE_CELLS // max(model_cells, 1)))
@@ -151,12 +138,11 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
             round_iterations: int = 100, final_iterations: int = 500) -> AimModel:
     """Fit AIM under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
 
-    max_model_mb bounds the junction tree's float64 clique tables; degree is the workload's marginal width.
+    data is read once, like fit_mst's. max_model_mb bounds the junction tree's float64 clique tables; degree is the
+    workload's marginal width.
     """
-    read = batch_reader(data)
-    schema = data.schema if isinstance(data, pa.Table) else schema
-    if schema is None:
-        raise TypeError("a batch source needs its schema")
+    source = marginal_source(data, schema)
+    schema = source.schema
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
     check_aim(domain, epsilon, delta, max_model_mb=max_model_mb, rounds=rounds)
     names, sizes, width = domain.names, domain.sizes, len(domain.names)
@@ -165,7 +151,9 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     rounds = rounds or 16 * width
     sigma = math.sqrt(rounds / (2.0 * 0.9 * rho))
     candidates = _candidates(sizes, degree, limit)
-    answers, rows = _exact_answers(read, domain, candidates)
+    # one pass over the data: exact counts of every candidate marginal (these stay private, in memory only)
+    counted = source.count(MarginalQuery(domain, tuple(candidates)))
+    answers = {c: counts.astype(np.float64) for c, counts in zip(candidates, counted.arrays, strict=True)}
     largest_weight = max(candidates.values())
     noise: list[NoiseRecord] = []
     measurements: list[Measurement] = []

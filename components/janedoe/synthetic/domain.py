@@ -70,10 +70,17 @@ def _temporal_storage(arrow_type: pa.DataType) -> pa.DataType:
 def _bound_as_number(value, arrow_type: pa.DataType, where: str) -> float:
     """Bounds of temporal columns are ISO strings; they become the column's integer storage (days or time units)."""
     if _is_temporal(arrow_type):
-        try:
-            scalar = pa.array([value]).cast(pa.string()).cast(arrow_type)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise JaneDoeInputError("a bound is not a date or timestamp in ISO form", where=where) from error
+        text = pa.array([value]).cast(pa.string())
+        # a zoned column (Spark's timestamps are UTC-zoned) reads a bound without an offset as UTC wall time
+        types = [arrow_type, pa.timestamp(arrow_type.unit)] if getattr(arrow_type, "tz", None) else [arrow_type]
+        for candidate in types:
+            try:
+                scalar = text.cast(candidate)
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+                failure = error
+        else:
+            raise JaneDoeInputError("a bound is not a date or timestamp in ISO form", where=where) from failure
         return float(scalar.cast(_temporal_storage(arrow_type))[0].as_py())
     if isinstance(value, str):
         try:

@@ -8,7 +8,7 @@ below 3 sigma) are merged into one cell per column as MST does; sampling spreads
 
 import itertools
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -22,7 +22,8 @@ from janedoe.dp_noise import (
     rho_from_epsilon_delta,
 )
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.domain import Domain, build_domain, encode
+from janedoe.synthetic.domain import Domain, build_domain
+from janedoe.synthetic.marginal_source import BatchSource, MarginalQuery, marginal_source, total_cells
 from janedoe.synthetic.private_model import PrivateModel
 from janedoe.synthetic.sampling import sample_tree
 from janedoe.synthetic.tree_model import Measurement, TreeModel, estimate_tree_model
@@ -159,66 +160,40 @@ def check_mst(domain: Domain, epsilon: float, delta: float) -> None:
                                 where="epsilon")
 
 
-BatchSource = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]]
+# Below this many cells in all pairwise tables together (32 MB of int64), every 1- and 2-way count is taken in one
+# pass over the data and the 2-ways are compressed afterwards; above it, a second pass counts on compressed cells.
+ONE_PASS_CELLS = 1 << 22
 
 
-def batch_reader(data: BatchSource) -> Callable[[], Iterable[pa.RecordBatch | pa.Table]]:
-    """A table, or a callable giving batches, as a callable that can be read again (MST and AIM read twice)."""
-    if isinstance(data, pa.Table):
-        return lambda: data.to_batches(max_chunksize=1 << 18)
-    if callable(data):
-        return data
-    raise TypeError("data must be an Arrow table or a callable returning record batches")
-
-
-def _one_way_counts(read, domain: Domain) -> tuple[list[np.ndarray], int]:
-    """First pass: exact 1-way counts of every column on its declared cells."""
-    counts = [np.zeros(size) for size in domain.sizes]
-    rows = 0
-    for batch in read():
-        codes = encode(batch, domain)
-        rows += codes.shape[0]
-        for position, size in enumerate(domain.sizes):
-            counts[position] += np.bincount(codes[:, position], minlength=size)
-    return counts, rows
-
-
-def _two_way_counts(read, domain: Domain, compressions, rows: int) -> dict[tuple[int, int], np.ndarray]:
-    """Second pass: exact counts of every pair of columns on the compressed cells (selection needs them all)."""
-    sizes = [c.size for c in compressions]
-    pairs = {pair: np.zeros(sizes[pair[0]] * sizes[pair[1]]) for pair in itertools.combinations(range(len(sizes)), 2)}
-    seen = 0
-    for batch in read():
-        codes = encode(batch, domain)
-        seen += codes.shape[0]
-        compressed = np.column_stack([c.to_compressed[codes[:, i]] for i, c in enumerate(compressions)])
-        for (a, b), counts in pairs.items():
-            counts += np.bincount(compressed[:, a] * sizes[b] + compressed[:, b], minlength=counts.size)
-    if seen != rows:
-        raise JaneDoeInputError("the input changed between the two passes over it")
-    return {(a, b): counts.reshape(sizes[a], sizes[b]) for (a, b), counts in pairs.items()}
+def _compressed_pair(counts: np.ndarray, first: Compression, second: Compression) -> np.ndarray:
+    """A 2-way count table on original cells summed onto compressed cells (exact: integer sums below 2^53)."""
+    target = first.to_compressed[:, None] * second.size + second.to_compressed[None, :]
+    summed = np.bincount(target.ravel(), weights=counts.ravel(), minlength=first.size * second.size)
+    return summed.reshape(first.size, second.size)
 
 
 def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
             schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
-            iterations: int = 300) -> FittedModel:
+            iterations: int = 300, one_pass_cells: int = ONE_PASS_CELLS) -> FittedModel:
     """Fit MST under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
 
-    data is an Arrow table, or (for inputs larger than memory) a callable that returns a fresh iterator of record
-    batches each time it is called, with `schema` given: the data is read twice, holding only marginal counts.
+    data is an Arrow table, a MarginalSource (e.g. the Spark engine's), or (for inputs larger than memory) a callable
+    that returns a fresh iterator of record batches each time it is called, with `schema` given. The data is read
+    once, holding only marginal counts; twice when the pairwise tables would exceed `one_pass_cells` cells.
     """
     validate_budget(epsilon, delta)
-    read = batch_reader(data)
-    schema = data.schema if isinstance(data, pa.Table) else schema
-    if schema is None:
-        raise TypeError("a batch source needs its schema")
+    source = marginal_source(data, schema)
+    schema = source.schema
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
     check_mst(domain, epsilon, delta)
     names = domain.names
     width = len(names)
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
-    one_way, rows = _one_way_counts(read, domain)
+    pairs = list(itertools.combinations(range(width), 2))
+    one_pass = total_cells(domain.sizes, pairs) <= one_pass_cells
+    first = source.count(MarginalQuery(domain, tuple([(p,) for p in range(width)] + (pairs if one_pass else []))))
+    one_way = [counts.astype(np.float64) for counts in first.arrays[:width]]
     noise: list[NoiseRecord] = []
 
     sigma_one_way = exact_gaussian_sigma(math.sqrt(width / (2.0 * rho_one_way)))
@@ -234,7 +209,14 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
 
     edges: list[tuple[int, int]] = []
     if width > 1:
-        two_way = _two_way_counts(read, domain, compressions, rows)
+        if one_pass:
+            two_way = {(a, b): _compressed_pair(counts, compressions[a], compressions[b])
+                       for (a, b), counts in zip(pairs, first.arrays[width:], strict=True)}
+        else:
+            second = source.count(MarginalQuery(domain, tuple(pairs), tuple(c.to_compressed for c in compressions)))
+            if second.rows != first.rows:
+                raise JaneDoeInputError("the input changed between the two passes over it")
+            two_way = {pair: counts.astype(np.float64) for pair, counts in zip(pairs, second.arrays, strict=True)}
         independent = estimate_tree_model(compressed_sizes, [], measurements, iterations=iterations)
         weights = {}
         for (a, b), exact in two_way.items():

@@ -10,7 +10,8 @@ from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.aim import AimModel, check_aim, fit_aim
 from janedoe.synthetic.domain import build_domain
-from janedoe.synthetic.mst import BatchSource, FittedModel, check_mst, fit_mst, validate_budget
+from janedoe.synthetic.marginal_source import BatchSource
+from janedoe.synthetic.mst import FittedModel, check_mst, fit_mst, validate_budget
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,27 @@ def synthesis_cost(section) -> PrivacyCost:
     return PrivacyCost(epsilon=epsilon, delta=delta, rho=rho_from_epsilon_delta(epsilon, delta))
 
 
+def fit_synthesis_model(data: BatchSource, section, columns: Mapping, *,
+                        schema: pa.Schema | None = None) -> FittedModel | AimModel:
+    """The section's method fitted under its budget; the noise comes from the OS CSPRNG, drawn where this runs.
+
+    data is an Arrow table, a re-readable batch source with its `schema`, or a MarginalSource (see fit_mst).
+    """
+    method, epsilon, delta = _budget(section)
+    if method == "aim":
+        return fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **_aim_options(section))
+    return fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
+
+
+def synthesis_rows(model: FittedModel | AimModel, section, rows: int | None = None) -> int:
+    """Rows to sample: the caller's, else the section's, else the model's noisy count."""
+    rows = rows if rows is not None else _field(section, "rows")
+    rows = model.estimated_rows if rows is None else int(rows)
+    if rows < 0:
+        raise JaneDoeInputError("the number of rows must be non-negative", where="rows")
+    return rows
+
+
 def synthesize(data: BatchSource, section, columns: Mapping, *, rows: int | None = None, seed: int | None = None,
                schema: pa.Schema | None = None) -> SynthesisResult:
     """Fit on `data` under the section's budget and sample `rows` (else the section's rows, else the noisy count).
@@ -71,15 +93,11 @@ def synthesize(data: BatchSource, section, columns: Mapping, *, rows: int | None
     data is an Arrow table or a re-readable batch source with its `schema` (see fit_mst). The noise always comes from
     the OS CSPRNG; `seed` only makes the sampling step (post-processing) reproducible.
     """
-    method, epsilon, delta = _budget(section)
+    method = _budget(section)[0]
     started = time.perf_counter()
-    if method == "aim":
-        model = fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **_aim_options(section))
-    else:
-        model = fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
+    model = fit_synthesis_model(data, section, columns, schema=schema)
     fitted = time.perf_counter()
-    rows = rows if rows is not None else _field(section, "rows")
-    synthetic = model.sample(rows, np.random.default_rng(seed))
+    synthetic = model.sample(synthesis_rows(model, section, rows), np.random.default_rng(seed))
     sampled = time.perf_counter()
     return SynthesisResult(
         table=synthetic,

@@ -50,9 +50,10 @@ def test_init_writes_a_commented_policy_that_checks(tmp_path):
     policy = load_policy(out)
     columns = policy.tables["customers"].columns
     assert list(columns) == read_schema(CUSTOMERS).names
-    assert columns["email"].mask.mask == "partial_email"
-    assert columns["ssn"].mask.mask == "partial"
-    assert columns["city"].mask.mask == "keep"
+    assert columns["email"].mask.mask == "pseudonymize"
+    assert columns["ssn"].mask.mask == "pseudonymize"
+    assert columns["notes"].mask.mask == "redact"
+    assert columns["city"].mask.mask == "pseudonymize"
     text = out.read_text()
     assert all("#" in line for line in text.splitlines() if line.startswith("      "))
 

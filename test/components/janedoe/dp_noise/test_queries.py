@@ -76,7 +76,7 @@ def test_gaussian_when_delta_is_given():
     assert 1 / (2 * answer.noise[0]["scale"] ** 2) <= answer.cost.rho
 
 
-def test_contribution_bounding_keeps_the_first_rows_per_user():
+def test_contribution_bounding_keeps_rows_per_user_rows():
     table = people()  # 100 users x 4 rows
     section = DpSection(epsilon=1.0, user_id="user", max_rows_per_user=2)
     answers = [
@@ -86,7 +86,7 @@ def test_contribution_bounding_keeps_the_first_rows_per_user():
     assert answers[0].noise[0]["scale"] == 2.0  # sensitivity is 2 rows per person
     assert abs(np.mean([a.value for a in answers]) - 200) < 0.5  # 100 users x 2 rows kept
     incomes = np.clip(table.column("income").to_numpy(), 0, 1000)
-    first_two = incomes.reshape(4, 100)[:2].sum()  # row i belongs to user i % 100
+    first_two = incomes.reshape(4, 100)[:2].sum()  # row i belongs to user i % 100; any 2 rows: the same on average
     sums = [
         run_query(
             table, "sum(income)", epsilon=1.0, section=section, columns_bounds=BOUNDS, rng=np.random.default_rng(s)
@@ -218,5 +218,7 @@ def test_unknown_keys_noise_scales_with_the_rows_per_person_cap():
         table, "histogram(city)", epsilon=0.5, delta=1e-6, section=section, rng=np.random.default_rng(10)
     )
     assert answer.noise[0]["scale"] == 4.0  # L1 = 2 rows per person, epsilon 0.5
-    assert sorted(g.key for g in answer.groups) == ["a", "b"]  # each person's first 2 rows are cities a and b
+    # each person keeps 2 of their 3 rows (a, b, c), chosen by a keyed random rank: 400 rows over the three cities
+    assert sorted(g.key for g in answer.groups) == ["a", "b", "c"]
+    assert abs(sum(g.value for g in answer.groups) - 400) <= 60
     assert answer.cost.delta == 1e-6 and answer.cost.rho is None

@@ -23,6 +23,8 @@ def mask_column(values: pa.Array, rule: dict, *, secret: bytes | None = SECRET, 
     policy = policy_for({column: rule}, table)
     batch = pa.record_batch({column: values})
     masker = build_table_masker(policy, table, batch.schema, secret=secret, seed=seed)
+    if masker.needs_prepass:  # unique pseudonyms: the column's values are the whole set
+        masker.prepass([batch])
     out = masker.mask_batch(batch).column(0)
     assert out.type == masker.output_schema.field(column).type
     return out

@@ -189,7 +189,7 @@ def test_starter_policy_suggests_rules_by_name_and_values_and_parses():
         {
             "customer_id": pa.array([1, 2, 3]),
             "contact_info": pa.array(["a.b@example.com", "c@example.org", "dd@x.io"]),
-            "code": pa.array(["123-45-6789", "987-65-4321", "555-55-5555"]),
+            "code": pa.array(["123-45-6789", "287-65-4321", "555-55-5555"]),  # 9xx areas are not SSNs
             "Date Of Birth": pa.array(["1990-01-01", "1980-02-02", "1970-03-03"]),
             "colour": pa.array(["red", "green", "blue"]),
             "null": pa.array(["x", "y", "z"]),
@@ -199,8 +199,8 @@ def test_starter_policy_suggests_rules_by_name_and_values_and_parses():
     policy = parse_policy(text)
     columns = policy.tables["people"].columns
     assert columns["customer_id"].mask.mask == "keyed_permutation"
-    assert columns["contact_info"].mask.mask == "partial_email"
-    assert columns["code"].mask.mask == "partial"
+    assert columns["contact_info"].mask == PseudonymizeRule(mask="pseudonymize", kind="email")
+    assert columns["code"].mask == PseudonymizeRule(mask="pseudonymize", kind="ssn")
     assert columns["Date Of Birth"].mask == GeneralizeRule(mask="generalize", to="year")
     assert columns["colour"].mask == KeepRule()
     assert set(columns) == set(sample.schema.names)

@@ -27,6 +27,7 @@ RULES = {
     "band": {"mask": "random_in", "values": ["a", "b", "c"]},
     "visits": {"mask": "random_int", "min": 0, "max": 100},
     "note": "null",
+    "login": {"mask": "pseudonymize", "kind": "email", "unique": True, "pool_size": 1000},
 }
 
 
@@ -50,6 +51,7 @@ def _people(rows: int, seed: int = 7) -> pa.Table:
         "band": pa.array([["x", "y"][i % 2] for i in range(rows)]),
         "visits": pa.array(rng.integers(0, 10, rows), pa.int64()),
         "note": pa.array([f"remark {i}" for i in range(rows)]),
+        "login": pa.array([f"user{i % 1500}@corp.test" for i in range(rows)]),
     })
 
 
@@ -74,8 +76,9 @@ def test_every_row_gets_what_janedoe_mask_gives_it(spark, tmp_path, partitions):
     assert actual.num_rows == expected.num_rows == 3_000
     for name in expected.column_names:
         assert actual.column(name).to_pylist() == expected.column(name).to_pylist(), name
-    # and the masks did mask
+    # and the masks did mask; unique pseudonyms stay unique past the pool (1,500 logins, a pool of 1,000)
     assert not set(actual.column("name").to_pylist()) & set(_people(3_000).column("name").to_pylist())
+    assert len(set(actual.column("login").to_pylist())) == 1_500
 
 
 def test_the_key_is_in_no_plan_and_no_configuration(spark, tmp_path):

@@ -252,10 +252,15 @@ def test_a_batch_source_gives_the_same_model_as_the_whole_table():
         return iter(real.to_batches(max_chunksize=777))
 
     streamed = fit_mst(batches, FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema, rng=np.random.default_rng(12))
-    assert len(reads) == 2  # two passes, no copy of the rows kept
+    assert len(reads) == 1  # one pass (the pairwise tables are small), no copy of the rows kept
     assert streamed.edges == whole.edges and streamed.noise == whole.noise
     assert streamed.sample(1000, rng=1).equals(whole.sample(1000, rng=1))
+    # pairwise tables too big for one pass: a second pass counts on the compressed cells, to the same model
+    two_pass = fit_mst(batches, FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema, rng=np.random.default_rng(12),
+                       one_pass_cells=0)
+    assert len(reads) == 3
+    assert two_pass.noise == whole.noise and two_pass.sample(1000, rng=1).equals(whole.sample(1000, rng=1))
 
     changing = iter([real.to_batches(), real.slice(0, 10).to_batches()])
     with pytest.raises(JaneDoeInputError, match="changed"):
-        fit_mst(lambda: next(changing), FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema)
+        fit_mst(lambda: next(changing), FOUR_SPEC, epsilon=1.0, delta=1e-9, schema=real.schema, one_pass_cells=0)
