@@ -37,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main() -> None:
+    from janedoe.tabular import keep_pandas_out
+
+    keep_pandas_out()  # start as from the project's own wheel, where pandas is not installed
     arguments = _parser().parse_args()
     try:
         if arguments.command == "serve":

@@ -19,6 +19,9 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def main() -> None:
     """Entry point: user errors are one line and exit 2, Ctrl-C exits 130, anything else is a bug (exit 1)."""
+    from janedoe.tabular import keep_pandas_out
+
+    keep_pandas_out()  # start as from the project's own wheel, where pandas is not installed
     from janedoe.cli import commands  # noqa: F401  (registers every command on `app`)
 
     try:

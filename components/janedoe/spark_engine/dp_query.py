@@ -54,7 +54,7 @@ def spark_query(
     """The private answer to EXPRESSION over FRAME (a dp_noise QueryAnswer: value or groups, 95% intervals, noise,
     cost): the same contract and, for the same rng and bounding_key, the same answer as dp_noise.run_query on the same
     rows. `charge(cost, mechanism)` is called once, after Spark has computed the exact statistics and before any noise
-    is drawn; if it raises, nothing is released. Runs one Spark job."""
+    is drawn; if it raises, nothing is released. One Spark action: a window over the person and one groupBy."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     query = parse_query(expression)

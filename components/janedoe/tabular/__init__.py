@@ -6,6 +6,7 @@ text that is not the UTF-8 or the `encoding` it is declared in.
 """
 
 from janedoe.tabular.formats import table_format
+from janedoe.tabular.pandas_guard import keep_pandas_out
 from janedoe.tabular.pipelining import WriteBehind, read_ahead
 from janedoe.tabular.reading import iter_batches, read_schema, read_table
 from janedoe.tabular.text_writing import write_text_atomic
@@ -21,4 +22,5 @@ __all__ = [
     "table_format",
     "read_ahead",
     "WriteBehind",
+    "keep_pandas_out",
 ]
