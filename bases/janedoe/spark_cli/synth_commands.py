@@ -39,7 +39,13 @@ def fit(
     """Fit the policy's method (MST or AIM) with Spark-measured marginals; write a synthetic table (input's schema)."""
     from janedoe.ledger import Ledger
     from janedoe.policy import load_policy
-    from janedoe.spark_engine import dataset_location, read_dataset, spark_synthesize, write_dataset
+    from janedoe.spark_engine import (
+        check_spark_synthesis,
+        dataset_location,
+        read_dataset,
+        spark_synthesize,
+        write_dataset,
+    )
     from janedoe.synthetic import synthesis_cost
 
     if (ledger is None) != (analyst is None):
@@ -50,6 +56,7 @@ def fit(
     table_name, entry = table_with_section(loaded, table, source.name, "synthetic", policy)
     with spark_progress(master, f"fitting {entry.synthetic.method} on {source.name}") as spark:
         frame = read_dataset(spark, source, delimiter=delimiter)
+        check_spark_synthesis(frame, entry.synthetic, entry.columns, rows=rows)  # refusals cost no budget
         if ledger is not None:
             with Ledger.open(ledger) as book:
                 book.spend(dataset or table_name, analyst, synthesis_cost(entry.synthetic),

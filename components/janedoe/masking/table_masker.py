@@ -7,6 +7,7 @@ missing secret, unknown Faker providers) before a single row is read.
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
+from janedoe.masking.conditional import build_conditional_masker
 from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
 from janedoe.masking.keyed_rules import PrepassMissingError, build_keyed_masker
@@ -139,6 +140,8 @@ class TableMasker:
                 values = values.cast(field.type)
             if values.null_count == len(values) and not masker.fills_nulls:
                 masked = pa.nulls(len(values), out_field.type)
+            elif getattr(masker, "reads_row", False):  # a conditional rule reads its condition's columns
+                masked = masker.apply_batch(values, batch)
             elif masker.identity_column is not None:
                 masked = masker.apply_rows(values, batch.column(masker.identity_column))
             else:
@@ -205,6 +208,8 @@ def build_table_masker(
                                column=field.name, stream=stream)
         if pa.types.is_null(field.type):
             masker = NullMasker(field.type)  # a column with no values (e.g. a header-only file): nothing to mask
+        elif rule.when is not None:
+            masker = build_conditional_masker(rule, context, schema, lambda r, c: _BUILDERS[type(r)](r, c))
         else:
             masker = _BUILDERS[type(rule)](rule, context)
         maskers.append(masker)

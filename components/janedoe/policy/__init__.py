@@ -13,6 +13,7 @@ from janedoe.policy.kanon_section import (
     MaskRightHierarchyRule,
 )
 from janedoe.policy.loading import load_policy, parse_policy
+from janedoe.policy.mask_conditions import Condition
 from janedoe.policy.mask_rules import (
     RULE_NAMES,
     ConstantRule,
@@ -70,6 +71,7 @@ __all__ = [
     "RandomPhoneRule",
     "GeneralizeRule",
     "ShuffleRule",
+    "Condition",
     "ConstantRule",
     "NullRule",
     "KeepRule",

@@ -7,7 +7,8 @@ import datetime as dt
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from janedoe.policy.mask_conditions import Condition
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
 
 # Months and years as their Gregorian averages (PostgreSQL Anonymizer's dnoise(x, '2 years') moves a date by up to
 # the interval); a shift is a whole number of days for dates, ticks for timestamps.
@@ -19,7 +20,35 @@ INTERVAL_PATTERN = re.compile(
 
 
 class _Rule(BaseModel):
+    """`when:` applies the rule only to rows where the condition holds (or is NULL: fail closed); the other rows keep
+    their value or take the `otherwise:` rule (anon.ternary). Both are left out of dumps when unset, so a rule's
+    keyed draws do not change."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+    when: Condition | None = None
+    otherwise: "MaskRule | None" = None
+
+    @field_validator("otherwise", mode="before")
+    @classmethod
+    def _rule_as_written(cls, value):
+        return {"mask": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _otherwise_needs_when(self):
+        if self.otherwise is not None and self.when is None:
+            raise ValueError("otherwise needs when")
+        if self.otherwise is not None and self.otherwise.when is not None:
+            raise ValueError("the otherwise rule cannot have its own when")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_condition(self, handler):
+        dumped = handler(self)
+        if isinstance(dumped, dict):
+            for name in ("when", "otherwise"):
+                if dumped.get(name) is None:
+                    dumped.pop(name, None)
+        return dumped
 
 
 class DrawnRule(_Rule):
@@ -305,6 +334,10 @@ MaskRule = Annotated[
     | KeyedPermutationRule,
     Field(discriminator="mask"),
 ]
+
+for _model in list(globals().values()):  # `otherwise` refers to MaskRule, defined only now
+    if isinstance(_model, type) and issubclass(_model, _Rule) and not _model.__pydantic_complete__:
+        _model.model_rebuild()
 
 RULE_NAMES = (
     "partial",

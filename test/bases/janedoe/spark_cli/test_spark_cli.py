@@ -99,3 +99,58 @@ def test_help_lists_every_area_without_importing_spark():
         assert command in done.stdout
     probe = "import sys; import janedoe.spark_cli; print(sorted(m for m in sys.modules if m.startswith('pyspark')))"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+ADULT = "data/adult/adult.csv"
+
+
+def test_kanon_check_prints_what_janedoe_kanon_check_measures(spark, capsys):
+    import json
+
+    from janedoe.k_anonymity import measure
+    from janedoe.tabular import read_table
+
+    qi = "sex,age,race"
+    code, stdout, stderr = _run(capsys, "kanon", "check", ADULT, "--qi", qi, "--sensitive", "salary-class",
+                                "--delimiter", ";", "--k", "2")
+    local = measure(read_table(ADULT), qi.split(","), ["salary-class"], 2).to_dict()
+    assert json.loads(stdout) == json.loads(json.dumps(local))
+    assert code == (0 if local["k_met"] else 3), stderr
+
+
+def test_dp_query_charges_the_ledger_and_answers(spark, tmp_path, capsys):
+    import json
+
+    from janedoe.ledger import Ledger
+
+    ledger = tmp_path / "ledger.db"
+    base = ["dp", "query", "--policy", "data/demo/adult_privacy_policy.yaml", "--ledger", str(ledger), "--analyst",
+            "ana", ADULT, "--delimiter", ";", "--json"]
+    code, stdout, stderr = _run(capsys, *base[:9], "histogram(sex)", *base[9:], "--epsilon", "4")
+    assert code == 0, stderr
+    answer = json.loads(stdout)["answer"]
+    counts = {group["key"]: group["value"] for group in answer["groups"]}
+    assert set(counts) == {"Male", "Female"} and abs(sum(counts.values()) - 30_162) < 100
+    with Ledger.open(str(ledger)) as book:
+        assert book.budget("adult", "ana").spent == pytest.approx(4.0)
+    # the budget (10) cannot pay another 8: refused, one line, nothing released
+    code, stdout, stderr = _run(capsys, *base[:9], "count", *base[9:], "--epsilon", "8")
+    assert code == 2 and "budget" in stderr.lower() and stdout == ""
+
+
+def test_synth_fit_writes_the_inputs_columns_and_charges_the_ledger(spark, tmp_path, capsys):
+    from janedoe.ledger import Ledger
+
+    ledger, out = tmp_path / "ledger.db", tmp_path / "synthetic"
+    with Ledger.open(str(ledger)) as book:
+        book.set_budget("adult", "ana", epsilon=3.0, delta=1e-6)
+    code, stdout, stderr = _run(capsys, "synth", "fit", "--policy", "data/demo/adult_privacy_policy.yaml", ADULT,
+                                str(out), "--rows", "2000", "--seed", "3", "--delimiter", ";", "--ledger",
+                                str(ledger), "--analyst", "ana")
+    assert code == 0, stderr
+    assert "mst spent epsilon=1" in stdout
+    synthetic = ds.dataset(str(out)).to_table()
+    real_columns = open(ADULT, encoding="utf-8").readline().strip().split(";")
+    assert synthetic.num_rows == 2000 and synthetic.column_names == real_columns
+    with Ledger.open(str(ledger)) as book:
+        assert book.budget("adult", "ana").spent == pytest.approx(1.0)
