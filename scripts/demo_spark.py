@@ -24,18 +24,18 @@ SPARK = ["--master", "local[2]", "--delimiter", ";"]
 
 STEPS = [
     ("mask Adult on Spark -> Parquet directory (same rows as `janedoe mask`)",
-     ["mask", "--policy", "data/demo/adult_policy.yaml", ADULT, "demo-output/spark/adult.masked", *SPARK]),
+     ["mask", "--policy", "data/demo/adult_policy.yaml", ADULT, "demo-output/spark/adult_masked", *SPARK]),
     ("measure k-anonymity of raw Adult with one Spark aggregation",
      ["kanon", "check", ADULT, "--qi", "sex,age,race,marital-status,education", "--sensitive", "salary-class",
       *SPARK]),
     ("k=5 optimal generalization of Adult (lattice search on the driver)",
-     ["kanon", "apply", "--policy", "data/demo/adult_kanon_policy.yaml", ADULT, "demo-output/spark/adult.k5",
+     ["kanon", "apply", "--policy", "data/demo/adult_kanon_policy.yaml", ADULT, "demo-output/spark/adult_k5",
       *SPARK]),
     ("DP histogram of education on Spark (epsilon 0.5, charged to the ledger first)",
      ["dp", "query", "--policy", PRIVACY_POLICY, "--ledger", "demo-output/spark/ledger.db", "--analyst", "demo",
       ADULT, "histogram(education)", "--epsilon", "0.5", *SPARK]),
     ("DP synthetic Adult (MST, epsilon 1; marginals measured by Spark)",
-     ["synth", "fit", "--policy", PRIVACY_POLICY, ADULT, "demo-output/spark/adult.synthetic", "--seed", "7", *SPARK]),
+     ["synth", "fit", "--policy", PRIVACY_POLICY, ADULT, "demo-output/spark/adult_synthetic", "--seed", "7", *SPARK]),
 ]
 
 
