@@ -1,10 +1,23 @@
-"""The `janedoe` command: one Typer app; each area's commands live in their own module and are added here."""
+"""The `janedoe` command: one Typer app; each area is a sub-application added here explicitly.
+
+Start-up is kept short: the area modules import only typer at the top; components, rich and the heavy libraries are
+imported inside the commands that use them (test_startup.py holds each command's import graph to a budget).
+"""
 
 import sys
+from typing import Annotated
 
 import typer
+from janedoe.cli.db_commands import db_app
+from janedoe.cli.dp_commands import dp_app
+from janedoe.cli.kanon_commands import kanon_app
+from janedoe.cli.mask_commands import mask
+from janedoe.cli.policy_commands import policy_app
+from janedoe.cli.rendering import stderr
+from janedoe.cli.synth_commands import synth_app
 from janedoe.errors import JaneDoeInputError
-from rich.console import Console
+
+DISTRIBUTIONS = ("janedoe-cli", "janedoe-development")  # the CLI's wheel, or the whole workspace installed
 
 app = typer.Typer(
     name="janedoe",
@@ -12,9 +25,42 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: typer's rich help imports markdown and pygments (0.3 s on every --help)
 )
+app.command("mask")(mask)
+app.add_typer(policy_app, name="policy")
+app.add_typer(kanon_app, name="kanon")
+app.add_typer(dp_app, name="dp")
+app.add_typer(synth_app, name="synth")
+app.add_typer(db_app, name="db")
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def installed_version() -> str:
+    """The version of whichever janedoe distribution provides this command (the one version source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for distribution in DISTRIBUTIONS:
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"janedoe {installed_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def janedoe(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """janedoe: use, test, analyse and share data about people without exposing the people."""
 
 
 def main() -> None:
@@ -22,23 +68,21 @@ def main() -> None:
     from janedoe.tabular import keep_pandas_out
 
     keep_pandas_out()  # start as from the project's own wheel, where pandas is not installed
-    from janedoe.cli import commands  # noqa: F401  (registers every command on `app`)
-
     try:
         # standalone_mode=False hands errors to us; a command's typer.Exit(code) comes back as the return value.
         result = app(standalone_mode=False)
     except JaneDoeInputError as error:
-        stderr.print(f"error: {error}", markup=False)
+        stderr().print(f"error: {error}", markup=False)
         sys.exit(2)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        stderr.print("interrupted", markup=False)
+        stderr().print("interrupted", markup=False)
         sys.exit(130)
     except typer.TyperException as error:  # usage errors: missing or bad arguments and options
         error.show()
         sys.exit(2)
     except Exception as error:  # noqa: BLE001  (the last guard: never a traceback for the user)
-        stderr.print(f"internal error ({type(error).__name__}); please report it", markup=False)
+        stderr().print(f"internal error ({type(error).__name__}); please report it", markup=False)
         sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)

@@ -7,15 +7,11 @@ from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from janedoe.cli.app import app
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from janedoe.cli.rendering import stderr
 
-db_app = typer.Typer(help="Anonymize whole SQL databases (SQLite, PostgreSQL): scan, masked copy, masked dump.",
+db_app = typer.Typer(help="Anonymize whole SQL databases (SQLite, PostgreSQL): scan, masked copy, masked dump,"
+                     " masking in place.",
                      no_args_is_help=True)
-app.add_typer(db_app, name="db")
-
-stderr = Console(stderr=True, highlight=False)
 
 WhereOption = Annotated[
     list[str] | None,
@@ -30,10 +26,12 @@ SampleOption = Annotated[
 @contextmanager
 def _table_progress():
     """A rich progress bar per table on stderr; yields the callback the component calls."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     tasks: dict[str, int] = {}
     with Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=stderr, transient=False, disable=not stderr.is_terminal,
+        console=stderr(), transient=False, disable=not stderr().is_terminal,
     ) as progress:
         def update(table: str, done: int, total: int) -> None:
             if table not in tasks:
@@ -63,7 +61,7 @@ def scan(
     from janedoe.tabular import write_text_atomic
 
     write_text_atomic(text, out)
-    stderr.print(f"wrote {out} for {redact_url(url)}", markup=False)
+    stderr().print(f"wrote {out} for {redact_url(url)}", markup=False)
 
 
 @db_app.command("copy")
@@ -93,7 +91,7 @@ def copy(
         )
     total = sum(report.rows.values())
     verb = "resumed and finished" if report.resumed else "copied"
-    stderr.print(f"{verb}: {len(report.rows)} tables, {total} rows into {redact_url(target)}", markup=False)
+    stderr().print(f"{verb}: {len(report.rows)} tables, {total} rows into {redact_url(target)}", markup=False)
 
 
 @db_app.command("dump")
@@ -103,10 +101,10 @@ def dump(
     source: str = typer.Option(..., "--from", help="source database URL"),
     dialect: str | None = typer.Option(None, "--dialect", help="sqlite or postgresql (default: the source's)"),
     tables: str | None = typer.Option(None, "--tables", help="comma-separated tables (default: all)"),
-    batch_size: int = typer.Option(10_000, "--batch-size", min=1),
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="rows read and written per batch"),
     where: WhereOption = None,
     sample: SampleOption = None,
-    seed: int = typer.Option(0, "--seed"),
+    seed: int = typer.Option(0, "--seed", help="seed for random rules and --sample"),
 ) -> None:
     """Write a masked plain-SQL dump that psql or sqlite3 can load."""
     from janedoe.policy import load_policy
@@ -118,4 +116,32 @@ def dump(
             loaded, source, output, dialect=dialect, tables=_tables(tables), batch_size=batch_size,
             where=where or [], sample=sample or [], seed=seed, policy_name=policy, progress=update,
         )
-    stderr.print(f"wrote {output}: {len(rows)} tables, {sum(rows.values())} rows", markup=False)
+    stderr().print(f"wrote {output}: {len(rows)} tables, {sum(rows.values())} rows", markup=False)
+
+
+@db_app.command("anonymize")
+def anonymize(
+    policy: str = typer.Option(..., "--policy", help="policy YAML"),
+    database: str = typer.Option(..., "--db", help="database URL whose tables are masked in place"),
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="a table to mask (repeatable; default: every table)")
+    ] = None,
+    batch_size: int = typer.Option(10_000, "--batch-size", min=1, help="rows per batch read and staged"),
+    seed: int = typer.Option(0, "--seed", help="seed for random rules (the same as `db copy --seed`)"),
+    yes: bool = typer.Option(False, "--yes", help="really overwrite the data (without it: say what would change)"),
+) -> None:
+    """Mask tables in place, in one transaction: the same rows `db copy` would write, keys and joins valid."""
+    from janedoe.policy import load_policy
+    from janedoe.sqldb import anonymize_in_place, redact_url
+
+    loaded = load_policy(policy)
+    if not yes:
+        report = anonymize_in_place(loaded, database, tables=table or None, batch_size=batch_size, seed=seed,
+                                    policy_name=policy)
+        stderr().print(f"would overwrite {report.summary()} in {redact_url(database)}: add --yes to do it",
+                       markup=False)
+        raise typer.Exit(2)
+    with _table_progress() as update:
+        report = anonymize_in_place(loaded, database, tables=table or None, batch_size=batch_size, seed=seed,
+                                    policy_name=policy, progress=update, apply=True)
+    stderr().print(f"masked in place: {report.summary()} in {redact_url(database)}", markup=False)

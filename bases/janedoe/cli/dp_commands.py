@@ -4,15 +4,11 @@ import json
 from pathlib import Path
 
 import typer
-from janedoe.cli.app import app
+from janedoe.cli.rendering import stdout
 from janedoe.errors import JaneDoeInputError
-from rich.console import Console
-from rich.table import Table
 
 dp_app = typer.Typer(help="Differentially private answers with a persisted privacy budget.", no_args_is_help=True)
-app.add_typer(dp_app, name="dp")
 
-stdout = Console(highlight=False, soft_wrap=True)
 LEDGER_HELP = "ledger file path, sqlite:///PATH or postgresql://... (or env JANEDOE_LEDGER, to keep passwords off argv)"
 
 
@@ -61,6 +57,7 @@ def query(
     from janedoe.ledger import Ledger
     from janedoe.policy import load_policy
     from janedoe.tabular import read_table
+
     policy = load_policy(policy_path)
     table_name, table_policy = _table_policy(policy, table, input_path, policy_path)
     section = table_policy.dp
@@ -90,20 +87,22 @@ def query(
         typer.echo(json.dumps({"answer": answer.to_dict(), "budget": budget.to_dict()}, default=str))
         return
     if answer.groups is None:
-        stdout.print(f"{answer.query} = {_number(answer.value)}   95% CI {_ci(answer.ci_95)}", markup=False)
+        stdout().print(f"{answer.query} = {_number(answer.value)}   95% CI {_ci(answer.ci_95)}", markup=False)
     else:
+        from rich.table import Table
+
         grid = Table(title=answer.query)
         grid.add_column("key")
         grid.add_column("value", justify="right")
         grid.add_column("95% CI", justify="right")
         for group in answer.groups:
             grid.add_row(str(group.key), _number(group.value), _ci(group.ci_95))
-        stdout.print(grid)
+        stdout().print(grid)
     for noise in answer.noise:
-        stdout.print("noise: " + ", ".join(f"{k} {_number(v)}" for k, v in noise.items()), markup=False)
+        stdout().print("noise: " + ", ".join(f"{k} {_number(v)}" for k, v in noise.items()), markup=False)
     for note in answer.notes:
-        stdout.print(f"note: {note}", markup=False)
-    stdout.print(
+        stdout().print(f"note: {note}", markup=False)
+    stdout().print(
         f"spent {_number(answer.cost.epsilon)} epsilon ({answer.mechanism}); remaining budget "
         f"{_number(budget.remaining)} of {_number(budget.total)} {budget.unit} for {dataset}/{analyst}",
         markup=False,
@@ -113,15 +112,16 @@ def query(
 @dp_app.command("budget")
 def budget(
     ledger_location: str = typer.Option(..., "--ledger", envvar="JANEDOE_LEDGER", help=LEDGER_HELP),
-    dataset: str | None = typer.Option(None, "--dataset"),
-    analyst: str | None = typer.Option(None, "--analyst"),
+    dataset: str | None = typer.Option(None, "--dataset", help="only this dataset (default: all)"),
+    analyst: str | None = typer.Option(None, "--analyst", help="only this analyst (default: all)"),
     set_epsilon: float | None = typer.Option(None, "--set-epsilon", help="set the budget (needs dataset, analyst)"),
-    set_delta: float = typer.Option(0.0, "--set-delta"),
-    set_rho: float | None = typer.Option(None, "--set-rho"),
-    as_json: bool = typer.Option(False, "--json"),
+    set_delta: float = typer.Option(0.0, "--set-delta", help="delta of the budget set with --set-epsilon"),
+    set_rho: float | None = typer.Option(None, "--set-rho", help="set a zCDP budget in rho (needs dataset, analyst)"),
+    as_json: bool = typer.Option(False, "--json", help="print budgets and spends as JSON"),
 ) -> None:
     """Show budgets (total, spent, remaining) and the spend log; optionally set a budget first."""
     from janedoe.ledger import Ledger
+
     with Ledger.open(ledger_location) as ledger:
         if set_epsilon is not None or set_rho is not None:
             if dataset is None or analyst is None:
@@ -132,6 +132,8 @@ def budget(
     if as_json:
         typer.echo(json.dumps({"budgets": [b.to_dict() for b in budgets], "spends": [s.to_dict() for s in spends]}))
         return
+    from rich.table import Table
+
     totals = Table(title="privacy budgets")
     for name in ("dataset", "analyst", "unit", "total", "spent", "remaining", "delta spent"):
         totals.add_column(name)
@@ -145,10 +147,10 @@ def budget(
             _number(b.remaining),
             f"{_number(b.spent_delta)} of {_number(b.total_delta)}",
         )
-    stdout.print(totals)
+    stdout().print(totals)
     log = Table(title="spends")
     for name in ("#", "at", "dataset", "analyst", "query", "mechanism", "charged"):
         log.add_column(name)
     for s in spends:
         log.add_row(str(s.id), s.at, s.dataset, s.analyst, s.query, s.mechanism, _number(s.charged))
-    stdout.print(log)
+    stdout().print(log)

@@ -2,31 +2,30 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from janedoe.cli.app import app
+from janedoe.cli.rendering import stderr, stdout
 from janedoe.errors import JaneDoeInputError
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 kanon_app = typer.Typer(
     help="k-anonymity, l-diversity, t-closeness: measure a table, or generalize it until it complies.",
     no_args_is_help=True,
 )
-app.add_typer(kanon_app, name="kanon")
 
 K_NOT_MET_EXIT = 3
 
 
-def _spinner(description: str) -> Progress:
+def _spinner(description: str) -> "Progress":
     """A transient spinner on stderr (only on a terminal): the search can take seconds on big lattices."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(), TextColumn(description), TimeElapsedColumn(),
-        console=stderr, transient=True, disable=not stderr.is_terminal,
+        console=stderr(), transient=True, disable=not stderr().is_terminal,
     )
     progress.add_task(description, total=None)
     return progress
@@ -37,30 +36,30 @@ def _names(text: str | None) -> list[str]:
 
 
 def _print_measurement(result: dict) -> None:
-    stdout.print(f"records: {result['records']:,}   classes: {result['classes']:,}   k: {result['k']}")
+    stdout().print(f"records: {result['records']:,}   classes: {result['classes']:,}   k: {result['k']}")
     if result["below_k"] is not None:
         below = result["below_k"]
         verdict = "met" if result["k_met"] else "NOT met"
-        stdout.print(
+        stdout().print(
             f"k={below['k']} {verdict}: {below['records']:,} records ({below['share']:.2%}) in classes smaller than k"
         )
     prosecutor = result["risk"]["prosecutor"]
     uniques = result["risk"]["sample_uniques"]
-    stdout.print(
+    stdout().print(
         f"prosecutor risk: max {prosecutor['max']:.4f}, average {prosecutor['average']:.4f}, "
         f"{prosecutor['share_above_threshold']:.2%} of records above {prosecutor['threshold']}"
     )
-    stdout.print(f"sample uniques: {uniques['records']:,} ({uniques['share']:.2%})")
+    stdout().print(f"sample uniques: {uniques['records']:,} ({uniques['share']:.2%})")
     for item in result["sensitive"]:
         recursive = item["recursive_c_l"]
-        stdout.print(
+        stdout().print(
             f"sensitive {item['column']}: distinct l {item['distinct_l']}, entropy l {item['entropy_l']:.3f}, "
             f"recursive ({recursive['c']:g},l) l {recursive['l']}, t ({item['t_distance']}) {item['t']:.4f}"
         )
     sizes = result["class_size_distribution"]
     shown = ", ".join(f"{row['size']}:{row['classes']}" for row in sizes[:10])
     more = f", ... ({len(sizes) - 10} more sizes)" if len(sizes) > 10 else ""
-    stdout.print(f"class sizes (size:classes): {shown}{more}")
+    stdout().print(f"class sizes (size:classes): {shown}{more}")
 
 
 @kanon_app.command("check")
@@ -78,6 +77,7 @@ def check(
     """Measure k, class sizes, l, t and re-identification risk of a table as it is."""
     from janedoe.k_anonymity import measure
     from janedoe.tabular import read_table
+
     quasi_identifiers = _names(qi)
     if not quasi_identifiers:
         raise JaneDoeInputError("--qi names no column")
@@ -85,7 +85,7 @@ def check(
     with _spinner("measuring"):
         result = measure(table, quasi_identifiers, _names(sensitive), k)
     if as_json:
-        stdout.print_json(json.dumps(result.to_dict()))
+        stdout().print_json(json.dumps(result.to_dict()))
     else:
         _print_measurement(result.to_dict())
     if not result.k_met:
@@ -120,6 +120,7 @@ def apply(
     from janedoe.k_anonymity import anonymize_with_policy
     from janedoe.policy import load_policy
     from janedoe.tabular import read_table, write_table_atomic
+
     if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
         raise JaneDoeInputError("the output must not be the input (sources are never modified)", where=str(output_path))
     loaded = load_policy(policy)
@@ -136,8 +137,8 @@ def apply(
         raise
     report = result.report
     if seed is not None and report["row_order"] != "keyed":
-        stderr.print("note: no secret is set, so --seed does not reproduce the row order (drawn at random)")
-    stdout.print(
+        stderr().print("note: no secret is set, so --seed does not reproduce the row order (drawn at random)")
+    stdout().print(
         f"wrote {report['records_out']:,} of {report['records_in']:,} rows to {output_path} "
         f"(k={report['achieved']['k']}, suppressed {report['utility']['suppressed_records']:,}, "
         f"loss {report['utility']['loss']:.4f}); report: {report_path}"

@@ -4,15 +4,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from janedoe.cli.app import app
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+from janedoe.cli.rendering import stderr, stdout
 
 
-@app.command("mask")
 def mask(
     input_path: Annotated[
         Path, typer.Argument(metavar="INPUT", help="CSV, Parquet or JSON Lines file to mask (unchanged).")
@@ -41,6 +35,8 @@ def mask(
     """Mask a table file per a policy (PostgreSQL Anonymizer-style rules), streaming in bounded memory."""
     from janedoe.masking import mask_file
     from janedoe.policy import load_policy
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     loaded = load_policy(policy)
     with Progress(
         SpinnerColumn(),
@@ -49,9 +45,9 @@ def mask(
         MofNCompleteColumn(),
         TextColumn("rows"),
         TimeElapsedColumn(),
-        console=stderr,
+        console=stderr(),
         transient=True,
-        disable=not stderr.is_terminal,
+        disable=not stderr().is_terminal,
     ) as progress:
         task = progress.add_task(input_path.name, total=None)
 
@@ -62,7 +58,7 @@ def mask(
             loaded, input_path, output_path, table=table, batch_size=batch_size, seed=seed, encoding=encoding,
             progress=advance,
         )
-    stdout.print(
+    stdout().print(
         f"masked {report.rows:,} rows x {len(report.rules)} columns of table {report.table!r} "
         f"into {report.output_path} in {report.seconds:.2f} s",
         markup=False,

@@ -4,14 +4,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from janedoe.cli.app import app
+from janedoe.cli.rendering import stdout
 from janedoe.errors import JaneDoeInputError
-from rich.console import Console
 
 policy_app = typer.Typer(help="Check a masking policy, or write a starting one for a file.", no_args_is_help=True)
-app.add_typer(policy_app, name="policy")
-
-stdout = Console(highlight=False, soft_wrap=True)
 
 # Only to build the maskers for a check when no secret is set: nothing is masked or written with it.
 _CHECK_ONLY_SECRET = b"janedoe policy check: no secret set"
@@ -30,14 +26,13 @@ def check(
     ] = None,
 ) -> None:
     """Validate a policy, and against INPUT's columns and types when given."""
-    from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
     from janedoe.policy import load_policy
-    from janedoe.tabular import read_schema
+
     loaded = load_policy(policy)
     columns = sum(len(t.columns) for t in loaded.tables.values())
     tables = len(loaded.tables)
     plural = "" if tables == 1 else "s"
-    stdout.print(f"{policy}: valid ({tables} table{plural}, {columns} columns)", markup=False)
+    stdout().print(f"{policy}: valid ({tables} table{plural}, {columns} columns)", markup=False)
     if input_path is None:
         return
     table_name = table or input_path.stem
@@ -47,14 +42,17 @@ def check(
             f"table {table_name!r} is not in the policy (its tables: {known}); name one with --table",
             where=str(input_path),
         )
+    from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
+    from janedoe.tabular import read_schema
+
     schema = read_schema(input_path)
     secret = load_secret(loaded)
     needs_secret = policy_needs_secret(loaded, table_name)
     build_table_masker(loaded, table_name, schema, secret=secret or _CHECK_ONLY_SECRET, seed=0)
-    stdout.print(f"{input_path}: matches table {table_name!r} ({len(schema)} columns)", markup=False)
+    stdout().print(f"{input_path}: matches table {table_name!r} ({len(schema)} columns)", markup=False)
     if needs_secret and not secret:
-        stdout.print(f"note: masking will need the secret: set {loaded.secret_env} or {loaded.secret_env}_FILE",
-                     markup=False)
+        stdout().print(f"note: masking will need the secret: set {loaded.secret_env} or {loaded.secret_env}_FILE",
+                       markup=False)
 
 
 @policy_app.command("init")
@@ -72,13 +70,14 @@ def init(
     """Write a starting policy for a file: every column, a suggested rule, and why."""
     from janedoe.policy import starter_policy_yaml
     from janedoe.tabular import iter_batches, read_schema
+
     schema = read_schema(input_path)
     sample = next(iter_batches(input_path, batch_size=1000), None)
     text = starter_policy_yaml(table or input_path.stem, schema, sample, input_path.name)
     if output is None:
-        stdout.out(text, end="")
+        stdout().out(text, end="")
         return
     from janedoe.tabular import write_text_atomic
 
     write_text_atomic(text, output)
-    stdout.print(f"wrote {output} ({len(schema)} columns): review it before masking", markup=False)
+    stdout().print(f"wrote {output} ({len(schema)} columns): review it before masking", markup=False)

@@ -7,14 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import yaml
-from janedoe.cli.app import app
+from janedoe.cli.rendering import stderr, stdout
 from janedoe.errors import JaneDoeInputError
-from rich.console import Console
 from typer.core import TyperGroup
-
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class _FitByDefault(TyperGroup):
@@ -31,11 +26,11 @@ synth_app = typer.Typer(
     no_args_is_help=True,
     help="Differentially private synthetic data (MST, AIM), its fidelity report, and fake test data.",
 )
-app.add_typer(synth_app, name="synth")
 
 
 def _table_policy(policy_path: Path, table: str | None, input_path: Path):
     from janedoe.policy import load_policy
+
     policy = load_policy(policy_path)
     if table is None:
         with_synthetic = [name for name, entry in policy.tables.items() if entry.synthetic is not None]
@@ -69,6 +64,7 @@ def fit_command(
     from janedoe.ledger import Ledger
     from janedoe.synthetic import check_synthesis, synthesis_cost, synthesize
     from janedoe.tabular import iter_batches, read_schema, write_table_atomic
+
     table, entry = _table_policy(policy, table, input_path)
     if (ledger is None) != (analyst is None):
         raise JaneDoeInputError("--ledger and --analyst go together", where="--ledger")
@@ -78,11 +74,11 @@ def fit_command(
         with Ledger.open(ledger) as book:
             book.spend(dataset or table, analyst, synthesis_cost(entry.synthetic), query=f"synth {table}",
                        mechanism=entry.synthetic.method)
-    with stderr.status(f"fitting {entry.synthetic.method} on {input_path.name}"):
+    with stderr().status(f"fitting {entry.synthetic.method} on {input_path.name}"):
         result = synthesize(lambda: iter_batches(input_path, batch_size=1 << 18), entry.synthetic, entry.columns,
                             rows=rows, seed=seed, schema=schema)
     write_table_atomic(result.table, output_path)
-    stdout.print(
+    stdout().print(
         f"wrote {result.table.num_rows} synthetic rows to {output_path}: {result.method} spent epsilon="
         f"{result.epsilon:g} delta={result.delta:g} (rho={result.rho:.6g}); fit {result.fit_seconds:.2f} s, "
         f"sample {result.sample_seconds:.2f} s",
@@ -92,16 +88,17 @@ def fit_command(
 
 @synth_app.command("report")
 def report_command(
-    real_path: Annotated[Path, typer.Argument(metavar="REAL")],
-    synthetic_path: Annotated[Path, typer.Argument(metavar="SYNTH")],
-    output_path: Annotated[Path, typer.Argument(metavar="OUT.html")],
+    real_path: Annotated[Path, typer.Argument(metavar="REAL", help="The private table the synthetic one came from.")],
+    synthetic_path: Annotated[Path, typer.Argument(metavar="SYNTH", help="The synthetic table to compare.")],
+    output_path: Annotated[Path, typer.Argument(metavar="OUT.html", help="Where the HTML report goes.")],
     target: Annotated[str | None, typer.Option("--target", help="Column to predict (TSTR test).")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Show this policy table's synthetic budget.")] = None,
-    table: Annotated[str | None, typer.Option("--table")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="Policy table (default: REAL's name).")] = None,
 ) -> None:
     """Write a self-contained HTML report comparing REAL and SYNTH (it reads the real data: keep it internal)."""
     from janedoe.synthetic import synthesis_cost, write_html_report
     from janedoe.tabular import read_table
+
     privacy = None
     if policy is not None:
         name, entry = _table_policy(policy, table, real_path)
@@ -110,32 +107,34 @@ def report_command(
     if not output_path.parent.is_dir():
         raise JaneDoeInputError("the output directory does not exist", where=str(output_path))
     real, synthetic = read_table(real_path), read_table(synthetic_path)
-    with stderr.status("comparing tables"):
+    with stderr().status("comparing tables"):
         write_html_report(real, synthetic, output_path, privacy=privacy, target=target)
-    stdout.print(f"wrote {output_path}", markup=False)
+    stdout().print(f"wrote {output_path}", markup=False)
 
 
 @synth_app.command("fake")
 def fake_command(
     schema_path: Annotated[Path, typer.Argument(metavar="SCHEMA", help="YAML: tables: {name: {rows, columns}}.")],
-    output_dir: Annotated[Path, typer.Argument(metavar="OUTDIR")],
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    output_dir: Annotated[Path, typer.Argument(metavar="OUTDIR", help="Existing directory for the tables.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the fake values (same seed, same tables).")] = 0,
     file_format: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
 ) -> None:
     """Non-private fake tables for fixtures, one file per table (OUTDIR/<table>.<format>)."""
     from janedoe.synthetic import generate_fake_tables
     from janedoe.tabular import write_table_atomic
+    from yaml import YAMLError, safe_load
+
     if file_format not in ("csv", "parquet", "jsonl"):
         raise JaneDoeInputError("format must be csv, parquet or jsonl", where="--format")
     try:
-        spec = yaml.safe_load(schema_path.read_text(encoding="utf-8"))
+        spec = safe_load(schema_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise JaneDoeInputError("no such schema file", where=str(schema_path)) from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, YAMLError):
         raise JaneDoeInputError("cannot read the schema as YAML", where=str(schema_path)) from None
     if not output_dir.is_dir():
         raise JaneDoeInputError("the output directory does not exist", where=str(output_dir))
     tables = generate_fake_tables(spec, seed=seed)
     for name, fake in tables.items():
         write_table_atomic(fake, output_dir / f"{name}.{file_format}")
-        stdout.print(f"wrote {fake.num_rows} rows to {output_dir / f'{name}.{file_format}'}", markup=False)
+        stdout().print(f"wrote {fake.num_rows} rows to {output_dir / f'{name}.{file_format}'}", markup=False)

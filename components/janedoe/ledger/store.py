@@ -13,8 +13,8 @@ import os
 import threading
 import time
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-from janedoe.dp_noise import PrivacyCost, budget_kind, charge_in_kind
 from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
 from janedoe.ledger.records import Budget, Spend
 from sqlalchemy import (
@@ -35,6 +35,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+if TYPE_CHECKING:  # janedoe.dp_noise (numpy, pyarrow) is imported where a cost is charged, not to read a budget
+    from janedoe.dp_noise import PrivacyCost
 
 _SLACK = 1e-9  # float sums of costs may pass the total by rounding only
 
@@ -69,7 +72,7 @@ spends = Table(
 )
 
 
-def _charge_parameters(cost: PrivacyCost) -> dict:
+def _charge_parameters(cost: "PrivacyCost") -> dict:
     """What the cost takes from a budget of each kind (as charge_in_kind says), and which kinds may take it at all."""
     rho, epsilon = cost.zcdp_rho, cost.epsilon
     return {
@@ -240,6 +243,8 @@ class Ledger:
         self, dataset: str, analyst: str, *, epsilon: float | None = None, delta: float = 0.0, rho: float | None = None
     ) -> Budget:
         """Create or change a budget. Its kind (pure, approx, zcdp) cannot change once something was spent."""
+        from janedoe.dp_noise import budget_kind
+
         dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
         kind = budget_kind(epsilon, delta, rho)
         total = float(rho if kind == "zcdp" else epsilon)
@@ -279,12 +284,12 @@ class Ledger:
         query = select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
         return query.with_for_update() if self.dialect == "postgresql" else query
 
-    def spend(self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str) -> Spend:
+    def spend(self, dataset: str, analyst: str, cost: "PrivacyCost", *, query: str, mechanism: str) -> Spend:
         """Charge a cost before any noise is drawn, or raise BudgetExceededError and charge nothing."""
         return self.charge(dataset, analyst, cost, query=query, mechanism=mechanism)[0]
 
     def charge(
-        self, dataset: str, analyst: str, cost: PrivacyCost, *, query: str, mechanism: str
+        self, dataset: str, analyst: str, cost: "PrivacyCost", *, query: str, mechanism: str
     ) -> tuple[Spend, Budget]:
         """`spend`, also returning the budget as this very charge left it (no second read, no other spend between).
 
@@ -293,6 +298,8 @@ class Ledger:
         autocommit statement (one round trip, the row lock held only inside it), on SQLite one BEGIN IMMEDIATE
         transaction. Only when nothing was charged is the row read again, to say why.
         """
+        from janedoe.dp_noise import PrivacyCost
+
         dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
         if not isinstance(cost, PrivacyCost):
             raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
@@ -343,7 +350,7 @@ class Ledger:
 
         return self._transaction(work)
 
-    def _refusal(self, dataset: str, analyst: str, cost: PrivacyCost) -> None:
+    def _refusal(self, dataset: str, analyst: str, cost: "PrivacyCost") -> None:
         """Raise the reason a charge matched no row; return (so the caller retries) if it would fit now."""
         with self._local_writer(), self.engine.connect() as connection:
             row = connection.execute(
@@ -352,6 +359,8 @@ class Ledger:
             connection.rollback()
         if row is None:
             raise NotFoundError("no privacy budget is set for this dataset and analyst", where="ledger")
+        from janedoe.dp_noise import charge_in_kind
+
         amount, delta = charge_in_kind(row.kind, cost)  # raises for a cost the budget's kind cannot take
         unit = "rho" if row.kind == "zcdp" else "epsilon"
         if row.spent + amount > row.total * (1 + _SLACK) or row.spent_delta + delta > row.total_delta * (1 + _SLACK):

@@ -25,7 +25,6 @@ class ConditionTest:
     def __init__(self, condition: Condition, schema: pa.Schema, where: str) -> None:
         self.condition = condition
         self.schema = schema
-        self.where = where
         self.value_sets: dict[int, pa.Array] = {}
         self._compile(condition, f"{where}.when")
 
@@ -33,21 +32,17 @@ class ConditionTest:
         if condition.column is not None:
             if condition.column not in self.schema.names:
                 raise JaneDoeInputError(f"condition column {condition.column!r} is not a column of the input",
-                                    where=f"{where}.column")
-            kind = _plain(self.schema.field(condition.column).type)
+                                        where=f"{where}.column")
             listed = [condition.equals] if condition.equals is not None else condition.in_
             if listed is not None:
-                try:
-                    values = pa.array(listed).cast(kind) if not pa.types.is_string(kind) else pa.array(
-                        [str(value).lower() if isinstance(value, bool) else str(value) for value in listed])
-                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-                    field = "equals" if condition.equals is not None else "in"
-                    raise JaneDoeInputError(f"the condition's values do not fit column {condition.column!r} ({kind})",
-                                           where=f"{where}.{field}") from None
-                self.value_sets[id(condition)] = values
-        for index, inner in enumerate([condition.not_] + list(condition.all or []) + list(condition.any or [])):
-            if inner is not None:
-                self._compile(inner, f"{where}.{'not' if condition.not_ is not None else index}")
+                field = "equals" if condition.equals is not None else "in"
+                self.value_sets[id(condition)] = _value_set(listed, self.schema.field(condition.column),
+                                                            f"{where}.{field}")
+        inner = [("not", condition.not_)] if condition.not_ is not None else []
+        inner += [(f"all.{i}", c) for i, c in enumerate(condition.all or [])]
+        inner += [(f"any.{i}", c) for i, c in enumerate(condition.any or [])]
+        for name, part in inner:
+            self._compile(part, f"{where}.{name}")
 
     def holds(self, batch: pa.RecordBatch) -> pa.Array:
         return self._evaluate(self.condition, batch)
@@ -73,6 +68,18 @@ class ConditionTest:
         return pc.if_else(pc.is_null(column), pa.scalar(None, pa.bool_()), found)  # NULL = x is unknown
 
 
+def _value_set(listed: list, field: pa.Field, where: str) -> pa.Array:
+    """The condition's values in the column's type (text columns compare with the values' text, booleans 'true')."""
+    kind = _plain(field.type)
+    try:
+        if is_text(kind):
+            return pa.array([str(v).lower() if isinstance(v, bool) else str(v) for v in listed], kind)
+        return pa.array(listed).cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        raise JaneDoeInputError(f"the condition's values do not fit column {field.name!r} ({kind})",
+                                where=where) from None
+
+
 def _plain(kind: pa.DataType) -> pa.DataType:
     return kind.value_type if pa.types.is_dictionary(kind) else kind
 
@@ -82,17 +89,16 @@ class ConditionalMasker(ColumnMasker):
 
     reads_row = True
 
-    def __init__(self, test: ConditionTest, masked: ColumnMasker, otherwise: ColumnMasker, column_type: pa.DataType,
-                 where: str) -> None:
+    def __init__(self, test: ConditionTest, masked: ColumnMasker, otherwise: ColumnMasker, where: str) -> None:
         self.test = test
         self.masked = masked
         self.otherwise = otherwise
         self.output_type = masked.output_type
         self.fills_nulls = masked.fills_nulls or otherwise.fills_nulls
-        for branch, field in ((otherwise, "otherwise"), (KeepMasker(column_type), "when")):
-            if not _can_hold(self.output_type, _plain(branch.output_type)):
-                raise JaneDoeInputError(f"the rows the rule leaves ({branch.output_type}) cannot share a column with the"
-                                         f" masked rows ({self.output_type})", where=f"{where}.{field}") from None
+        field = "when" if isinstance(otherwise, KeepMasker) else "otherwise"
+        if not _can_hold(self.output_type, _plain(otherwise.output_type)):
+            raise JaneDoeInputError(f"the rows the rule leaves ({otherwise.output_type}) cannot share a column with"
+                                    f" the masked rows ({self.output_type})", where=f"{where}.{field}")
 
     def apply_batch(self, values: pa.Array, batch: pa.RecordBatch) -> pa.Array:
         chosen = pc.fill_null(self.test.holds(batch), True)  # fail closed: an unknown condition masks the row
@@ -145,4 +151,4 @@ def build_conditional_masker(rule, context: BuildContext, schema: pa.Schema, bui
             raise JaneDoeInputError(f"row_key {row_key!r} is not a column of the input",
                                     where=f"{context.where}.otherwise.row_key")
         otherwise = build(rule.otherwise, dataclasses.replace(context, where=f"{context.where}.otherwise"))
-    return ConditionalMasker(test, masked, otherwise, context.column_type, context.where)
+    return ConditionalMasker(test, masked, otherwise, context.where)

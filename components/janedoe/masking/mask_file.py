@@ -1,7 +1,8 @@
 """Masking a whole file: stream it in batches through a table masker into an atomically written output.
 
 A policy with set-dependent rules (unique pseudonyms) costs a first pass over the columns they read: memory holds
-8 bytes per distinct value of those columns, never the rows.
+8 bytes per distinct value of those columns, never the rows. `shuffle` columns are shuffled over the whole file in
+two passes (column_shuffle: at most a million values in memory, sorted runs spilled to temporary Arrow IPC files).
 """
 
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
+from janedoe.masking.column_shuffle import WholeColumnShuffles
 from janedoe.masking.secret import require_secret
 from janedoe.masking.table_masker import build_table_masker
 from janedoe.masking.unique_prepass import PrepassAccumulator
@@ -92,23 +94,30 @@ def mask_file(
     report = MaskReport(table_name, str(input_path), str(output_path), rules=dict(masker.rule_names))
     started = time.perf_counter()
     done = 0
-    if masker.needs_prepass:
-        if total is not None:
-            total *= 2
-        states = PrepassAccumulator()
-        for batch in read_ahead(_prepass_batches(input_path, masker.prepass_columns, batch_size, encoding)):
-            states.add(masker.observe(batch))
-            done += batch.num_rows
-            if progress is not None:
-                progress(done, total)
-        masker.use_prepass(states.result())
-    # The next batch is parsed and the last one encoded in background threads while this one is masked.
-    with AtomicTableWriter(output_path, masker.output_schema) as writer, WriteBehind(writer.write_batch) as output:
-        for batch in read_ahead(iter_batches(input_path, batch_size=batch_size, encoding=encoding)):
-            output.put(masker.mask_batch(batch))
-            report.rows += batch.num_rows
-            report.batches += 1
-            if progress is not None:
-                progress(done + report.rows, total)
+    with WholeColumnShuffles(masker) as shuffles:
+        if masker.needs_prepass or shuffles:
+            if total is not None:
+                total *= 2
+            states = PrepassAccumulator()
+            columns = [name for name in schema.names if name in {*masker.prepass_columns, *shuffles.input_columns}]
+            for batch in read_ahead(_prepass_batches(input_path, columns, batch_size, encoding)):
+                if masker.needs_prepass:
+                    states.add(masker.observe(batch))
+                shuffles.observe(batch)
+                done += batch.num_rows
+                if progress is not None:
+                    progress(done, total)
+            if masker.needs_prepass:
+                masker.use_prepass(states.result())
+            shuffles.start()
+        # The next batch is parsed and the last one encoded in background threads while this one is masked.
+        with AtomicTableWriter(output_path, masker.output_schema) as writer, WriteBehind(writer.write_batch) as output:
+            for batch in read_ahead(iter_batches(input_path, batch_size=batch_size, encoding=encoding)):
+                output.put(masker.mask_batch(batch))
+                report.rows += batch.num_rows
+                report.batches += 1
+                if progress is not None:
+                    progress(done + report.rows, total)
+            shuffles.check_finished()
     report.seconds = time.perf_counter() - started
     return report

@@ -166,16 +166,26 @@ class ShuffleMasker(DrawingMasker):
     digest of the whole batch's identities, so the same rows get the same permutation on every run, and knowing the
     originals of one batch tells nothing about the permutation of another.
 
-    The permutation is global within each batch; when streaming, values move only within their batch (a
-    whole-column shuffle would need the whole column in memory). Use a batch size at least the file's length
-    for a global shuffle.
+    Alone, the permutation is global within each batch. Masking a file shuffles the whole column instead
+    (column_shuffle: a first pass collects the values, spilling sorted runs past a memory bound; then
+    `use_whole_column` hands this masker the shuffled values in order).
     """
 
     def __init__(self, rule: ShuffleRule, context: BuildContext) -> None:
         super().__init__(rule, context)
         self.output_type = context.column_type
+        self.whole_column = None
+
+    def use_whole_column(self, column) -> None:
+        """From now on the non-null rows take the next values of `column.take(n)` (None: shuffle within batches)."""
+        self.whole_column = column
 
     def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
+        if self.whole_column is not None:
+            valid = pc.is_valid(values)
+            shuffled = self.whole_column.take(len(values) - values.null_count)
+            positions = pc.subtract(pc.cumulative_sum(pc.cast(valid, pa.int64())), 1)
+            return shuffled.take(pc.if_else(valid, positions, pa.scalar(None, pa.int64())))
         valid = np.flatnonzero(~null_mask(values))
         words = self.draws.words(identity.take(pa.array(valid)))[:, 0]
         mixed = words + np.uint64(int(words.sum(dtype=np.uint64)))

@@ -7,6 +7,7 @@ missing secret, unknown Faker providers) before a single row is read.
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
+from janedoe.masking.column_shuffle import WholeColumnShuffles
 from janedoe.masking.conditional import build_conditional_masker
 from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
@@ -154,10 +155,15 @@ class TableMasker:
         return pa.RecordBatch.from_arrays(arrays, schema=self.output_schema)
 
     def mask_table(self, table: pa.Table) -> pa.Table:
-        """The whole table masked; a masker not yet prepared is prepared on this table's values."""
+        """The whole table masked; a masker not yet prepared is prepared on this table's values, and `shuffle`
+        permutes each column over the whole table."""
         if self.needs_prepass and not self.prepared:
             self.prepass(table.to_batches())
-        batches = [self.mask_batch(batch) for batch in table.to_batches()]
+        with WholeColumnShuffles(self, memory_rows=table.num_rows + 1) as shuffles:  # in memory already: no spill
+            for batch in table.to_batches() if shuffles else []:
+                shuffles.observe(batch)
+            shuffles.start()
+            batches = [self.mask_batch(batch) for batch in table.to_batches()]
         return pa.Table.from_batches(batches, schema=self.output_schema)
 
 

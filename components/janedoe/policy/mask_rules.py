@@ -219,11 +219,15 @@ class RandomPhoneRule(DrawnRule):
 
 
 class GeneralizeRule(_Rule):
-    """Numbers to ranges of width `step` ('30-39'); dates to their day, ISO week, month, year, decade or century."""
+    """Numbers to ranges of width `step` ('30-39', '[2.5, 5)'); dates to their day, ISO week, month, year, decade or
+    century. `as: range` writes PostgreSQL range literals instead ('[30,40)', '[1987-03-01,1987-04-01)'), as
+    anon.generalize_int4range / numrange / daterange return."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
     mask: Literal["generalize"]
     step: int | float | None = Field(default=None, gt=0)
     to: Literal["day", "week", "month", "year", "decade", "century"] | None = None
+    as_: Literal["text", "range"] = Field(default="text", alias="as")
 
     @model_validator(mode="after")
     def _one_of_step_or_to(self):
@@ -233,7 +237,8 @@ class GeneralizeRule(_Rule):
 
 
 class ShuffleRule(DrawnRule):
-    """Permute the column's values (within each streamed batch), in an order keyed by the rows' identities."""
+    """Permute the column's values, in an order keyed by the rows' identities: over the whole column when a file or
+    table is masked (two passes, bounded memory), within each batch when a database or dataset is streamed."""
 
     mask: Literal["shuffle"]
 

@@ -1,4 +1,5 @@
-"""Database anonymization: scan a database for personal data, copy or dump it masked, foreign keys intact.
+"""Database anonymization: scan a database for personal data, copy or dump it masked or mask it in place, foreign
+keys intact.
 
 Reads through one read-only snapshot; SQLite and PostgreSQL, either as source or target.
 """
@@ -6,6 +7,7 @@ Reads through one read-only snapshot; SQLite and PostgreSQL, either as source or
 from janedoe.sqldb.database_copy import CopyReport, copy_database
 from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url, redact_url
 from janedoe.sqldb.dependency_order import TableOrder, order_tables
+from janedoe.sqldb.in_place import InPlaceReport, anonymize_in_place
 from janedoe.sqldb.policy_scan import scan_database
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.schema_model import DatabaseSchema, ForeignKey, TableSchema
@@ -17,8 +19,10 @@ __all__ = [
     "DatabaseSchema",
     "DatabaseUrl",
     "ForeignKey",
+    "InPlaceReport",
     "TableOrder",
     "TableSchema",
+    "anonymize_in_place",
     "copy_database",
     "dump_database",
     "iter_table_batches",

@@ -66,6 +66,12 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
                     f" one of {', '.join(KEY_SAFE_RULES)}",
                     where=f"{policy_name}: tables.{fk.referred_table}.columns.{referred}",
                 )
+            if parent_rule.when is not None:  # some keys masked, others kept: the tables could disagree
+                raise JaneDoeInputError(
+                    f"a conditional rule would break the foreign key {fk.label()}: a referenced key is masked the"
+                    " same way in every row (drop when)",
+                    where=f"{policy_name}: tables.{fk.referred_table}.columns.{referred}.when",
+                )
             if child_rule == parent_rule:
                 continue
             if child_rule.mask == "null" and schema.tables[fk.table].column(column).nullable:

@@ -92,6 +92,8 @@ def test_otherwise_that_fills_nulls_fills_the_unmatched_null_rows():
         ({"mask": "null", "when": {"column": "missing", "equals": 1}}, "tables.t.columns.v.when.column"),
         ({"mask": "null", "when": {"column": "flag", "equals": "yes"}}, "tables.t.columns.v.when.equals"),
         ({"mask": "null", "when": {"not": {"column": "flag", "in": [1.5]}}}, "tables.t.columns.v.when.not.in"),
+        ({"mask": "null", "when": {"any": [{"column": "flag", "is_null": True}, {"column": "nope", "is_null": True}]}},
+         "tables.t.columns.v.when.any.1.column"),
         ({"mask": "shuffle", "when": {"column": "flag", "equals": 1}}, "tables.t.columns.v"),
         ({"mask": "pseudonymize", "kind": "email", "unique": True, "when": {"column": "flag", "equals": 1}},
          "tables.t.columns.v"),

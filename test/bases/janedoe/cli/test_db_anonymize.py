@@ -1,0 +1,72 @@
+"""`janedoe db anonymize` run as the real console script: nothing changes without --yes, one-line errors, exit codes."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+JANEDOE = os.path.join(os.path.dirname(sys.executable), "janedoe")
+SHOP_PATH = os.path.join(os.path.dirname(__file__), "..", "..", "..", "components", "janedoe", "sqldb",
+                         "shop_database.py")
+_spec = importlib.util.spec_from_file_location("shop_database_anonymize_cli", SHOP_PATH)
+shop = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(shop)
+
+# The shop policy with rules that keep every column's type (SQLite cannot change a column's type in place).
+SQLITE_POLICY = shop.POLICY.replace("id: {mask: hash}", "id: {mask: keyed_permutation}").replace(
+    "{mask: generalize, to: year}", "{mask: noise, interval: '30 days'}"
+)
+
+
+def run(*args):
+    env = {**os.environ, "JANEDOE_TEST_SECRET": shop.SECRET}
+    return subprocess.run([JANEDOE, "db", "anonymize", *args], capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def shop_db(tmp_path):
+    path = str(tmp_path / "shop.db")
+    shop.build_sqlite(path, customers=30)
+    return path
+
+
+def test_without_yes_nothing_changes_and_the_message_says_what_would(shop_db, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(SQLITE_POLICY)
+    before = shop.file_digest(shop_db)
+    result = run("--policy", str(policy), "--db", shop_db)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "add --yes" in lines[0] and "of 6 tables" in lines[0] and "masked columns" in lines[0]
+    assert shop.file_digest(shop_db) == before
+
+
+def test_with_yes_the_tables_are_masked_in_place_and_keys_hold(shop_db, tmp_path):
+    pristine = str(tmp_path / "pristine.db")
+    shop.build_sqlite(pristine, customers=30)  # the same rows (seeded), to look for leaks
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(SQLITE_POLICY)
+    result = run("--policy", str(policy), "--db", shop_db, "--yes", "--batch-size", "16")
+    assert result.returncode == 0, result.stderr
+    assert "masked in place" in result.stderr
+    original, masked = shop.Database(pristine), shop.Database(shop_db)
+    assert masked.rows("PRAGMA foreign_key_check") == []
+    assert shop.row_counts(masked) == shop.row_counts(original)
+    assert shop.join_shapes(masked) == shop.join_shapes(original)
+    assert shop.leaked_values(original, masked) == set()
+    original.close()
+    masked.close()
+
+
+def test_a_refused_policy_is_one_line_exit_2_and_changes_nothing(shop_db, tmp_path):
+    """The shop policy generalizes a DATE to a year (text): SQLite cannot change the column's type in place."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(shop.POLICY)
+    before = shop.file_digest(shop_db)
+    result = run("--policy", str(policy), "--db", shop_db, "--yes")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "customers.birth_date" in lines[0] and "Traceback" not in result.stderr
+    assert shop.file_digest(shop_db) == before
