@@ -33,6 +33,16 @@ COMMANDS = [
     (f"janedoe policy check POLICY INPUT ({SMALL_ROWS} rows)", ["policy", "check", "{policy}", "{input}"], 0.6),
 ]
 
+# What the commands cannot go below while they use these libraries: each imported alone, in its own process.
+FLOORS = [
+    ("typer (the CLI framework)", "import typer"),
+    ("pydantic (typer converts every parameter with it)", "import pydantic"),
+    ("sqlalchemy (the ledger)", "import sqlalchemy"),
+    ("numpy + pyarrow (tables)", "import numpy, pyarrow"),
+    ("janedoe.policy (pydantic models of the policy file)",
+     "from janedoe.tabular import keep_pandas_out; keep_pandas_out(); import janedoe.policy"),
+]
+
 
 def timed(command: list[str], env: dict, cwd: Path, before_each=None) -> tuple[float, float]:
     """Best (CPU, wall) seconds of RUNS runs of a whole process, after one untimed warm-up."""
@@ -85,6 +95,10 @@ def main() -> None:
             met = "-" if target is None else ("met" if cpu - base_cpu <= target else "NOT met")
             rows.append(f"| `{label}` | {cpu - base_cpu:.3f} | {wall - base_wall:.3f} | "
                         f"{'-' if target is None else f'{target:.2f}'} | {met} |")
+        floors = []
+        for label, code in FLOORS:
+            cpu, wall = timed([sys.executable, "-c", code], env, work)
+            floors.append(f"| {label} | `{code.split('; ')[-1]}` | {cpu - base_cpu:.3f} |")
         load_end = os.getloadavg()
 
     text = "\n".join([
@@ -103,6 +117,12 @@ def main() -> None:
         "| command | CPU s above start | wall s above start | CPU target | target |",
         "|---|---:|---:|---:|---|",
         *rows,
+        "",
+        "Floors: libraries imported alone (same method), which the commands above import.",
+        "",
+        "| library | import | CPU s above start |",
+        "|---|---|---:|",
+        *floors,
         "",
     ])
     RESULTS.write_text(text, encoding="utf-8")

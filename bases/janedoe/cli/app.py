@@ -60,7 +60,7 @@ def janedoe(
         typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
     ] = False,
 ) -> None:
-    """janedoe: use, test, analyse and share data about people without exposing the people."""
+    """The options of `janedoe` itself (the help text is the app's)."""
 
 
 def main() -> None:

@@ -16,12 +16,10 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-from janedoe.masking.column_masker import null_mask
 from janedoe.masking.random_rules import ShuffleMasker
 
 MEMORY_ROWS = 1_000_000
 RUN_CHUNK_ROWS = 8_192
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 class InputChangedError(RuntimeError):
@@ -55,12 +53,8 @@ class ShuffledColumn:
             start += room
 
     def _add(self, values: pa.Array, identity: pa.Array) -> None:
-        valid = np.flatnonzero(~null_mask(values))
+        valid, words = self.masker.column_keys(values, identity, self._position)
         if len(valid):
-            words = self.masker.draws.words(identity.take(pa.array(valid)))[:, 0]
-            if self.masker.identity_column is None:  # equal values are told apart by their position in the column
-                positions = (valid + self._position).astype(np.uint64)
-                words = self.masker.draws.words(pa.array(words ^ (positions * _GOLDEN), pa.uint64()))[:, 0]
             self._keys.append(words)
             self._values.append(values.take(pa.array(valid)))
             self._buffered += len(valid)

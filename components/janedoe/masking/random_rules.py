@@ -180,6 +180,18 @@ class ShuffleMasker(DrawingMasker):
         """From now on the non-null rows take the next values of `column.take(n)` (None: shuffle within batches)."""
         self.whole_column = column
 
+    def column_keys(self, values: pa.Array, identity: pa.Array, first_position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(indices of the non-null rows, their keys) for the whole-column shuffle, where `values[0]` is the column's
+        row `first_position`: the values sorted by key (stable, i.e. ties in row order) are the shuffled column."""
+        valid = np.flatnonzero(~null_mask(values))
+        if not len(valid):
+            return valid, np.empty(0, np.uint64)
+        words = self.draws.words(identity.take(pa.array(valid)))[:, 0]
+        if self.identity_column is None:  # equal values are told apart by their position in the column
+            positions = (valid + first_position).astype(np.uint64)
+            words = self.draws.words(pa.array(words ^ (positions * np.uint64(0x9E3779B97F4A7C15)), pa.uint64()))[:, 0]
+        return valid, words
+
     def apply_rows(self, values: pa.Array, identity: pa.Array) -> pa.Array:
         if self.whole_column is not None:
             valid = pc.is_valid(values)

@@ -12,7 +12,7 @@ from janedoe.masking.conditional import build_conditional_masker
 from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
 from janedoe.masking.keyed_rules import PrepassMissingError, build_keyed_masker
-from janedoe.masking.random_rules import build_random_masker
+from janedoe.masking.random_rules import ShuffleMasker, build_random_masker
 from janedoe.masking.random_values import build_random_value_masker
 from janedoe.masking.redact_rule import RedactRule, build_redact_masker
 from janedoe.masking.secret import check_secret_length, missing_secret_error, rule_needs_secret
@@ -90,6 +90,13 @@ class TableMasker:
             if getattr(masker, "prepass_id", None) is not None
         ]
         self.prepared = False
+
+    @property
+    def shuffle_maskers(self) -> dict[str, ColumnMasker]:
+        """The `shuffle` columns' maskers, for an engine shuffling whole columns itself: `column_keys(values,
+        identity, first_position)` gives each non-null value's key; the values in key order are the shuffled column."""
+        return {field.name: masker for field, masker in zip(self.input_schema, self.maskers, strict=True)
+                if isinstance(masker, ShuffleMasker)}
 
     @property
     def needs_prepass(self) -> bool:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking import build_table_masker, require_secret
-from janedoe.policy import Policy
+from janedoe.policy import KeepRule, Policy
+from janedoe.spark_engine.column_shuffle import shuffle_whole_columns
 from janedoe.spark_engine.datasets import DatasetLocation, read_dataset, write_dataset
 
 if TYPE_CHECKING:
@@ -56,6 +57,12 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
     key = frame.sparkSession.sparkContext.broadcast(secret)
     run_id = uuid.uuid4().hex
     fresh_streams = seed is not None and _has_fresh_rule(policy, table)
+    # shuffle columns are kept by the masking tasks, then shuffled whole by Spark (column_shuffle)
+    shuffled = {name: masker.identity_column for name, masker in driver_masker.shuffle_maskers.items()}
+    rules = None
+    if shuffled:
+        rules = {name: column.mask for name, column in policy.tables[table].columns.items()}
+        rules.update({name: KeepRule(mask="keep") for name in shuffled})
     prepass = None
     if driver_masker.needs_prepass:
         state = _observed_state(frame, policy, table, input_schema, key, seed, driver_masker.prepass_columns)
@@ -67,7 +74,7 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
         partition = TaskContext.get().partitionId() if fresh_streams else -1
 
         def build():
-            return build_table_masker(policy, table, input_schema, secret=key.value, seed=seed,
+            return build_table_masker(policy, table, input_schema, secret=key.value, seed=seed, rules=rules,
                                       stream=f"partition {partition}" if fresh_streams else "")
 
         masker = _worker_masker(run_id, partition, build)
@@ -78,7 +85,15 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
                 row_counter.add(batch.num_rows)
             yield masker.mask_batch(batch)
 
-    return frame.mapInArrow(mask_partition, output_schema)
+    masked = frame.mapInArrow(mask_partition, output_schema)
+    if not shuffled:
+        return masked
+
+    def build_with_shuffles():
+        return build_table_masker(policy, table, input_schema, secret=key.value, seed=seed)
+
+    value_types = {name: input_schema.field(name).type for name in shuffled}
+    return shuffle_whole_columns(frame, masked, shuffled, build_with_shuffles, value_types)
 
 
 def _observed_state(frame, policy, table, input_schema, key, seed, columns):

@@ -152,11 +152,11 @@ class InPlaceWriter(TargetWriter):
             self._move_sequence_past(table, column)
 
     def _check_sqlite_foreign_keys(self, tables: list[str]) -> None:
-        chosen = set(tables)
+        """The tables and every table referencing one of them (a kept key's references are checked too)."""
         rows = self._conn.execute(
-            "SELECT m.name FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
-        ).fetchall() if chosen else []
-        checked = sorted(chosen | {r[0] for r in rows})
+            "SELECT m.name, f.\"table\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'"
+        ).fetchall()
+        checked = sorted(set(tables) | {child for child, parent in rows if parent in tables})
         for name in checked:
             broken = self._conn.execute(f"PRAGMA foreign_key_check({q(name)})").fetchall()
             if broken:

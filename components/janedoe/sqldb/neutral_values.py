@@ -1,6 +1,7 @@
 """What `default: null` (privacy by default) writes into a NOT NULL column: the column's own default when it is a
-plain literal, else a neutral value of the column's type (0, '', false, 1970-01-01, the nil UUID, {}...), so the
-target's NOT NULL constraint holds and no source value is carried."""
+plain literal, else a neutral value of the column's type (0, '', false, 1970-01-01, the nil UUID, {}, 0.0.0.0, an
+empty range...), so the target's NOT NULL constraint holds and no source value is carried. `db copy` and
+`db anonymize` (in place) both use it."""
 
 import datetime as dt
 import re
@@ -67,6 +68,34 @@ def _neutral(column: ColumnSchema):
         return "\\x"
     if isinstance(sql_type, postgresql.INTERVAL):
         return "PT0S"
+    if isinstance(sql_type, sa.Time):  # with a time zone (without one it is a time above)
+        return "00:00:00+00"
+    postgres_text = _postgres_neutral_text(sql_type)
+    if postgres_text is not None:
+        return postgres_text
     if isinstance(sql_type, sa.Numeric):
         return "0"
     return ""
+
+
+def _postgres_neutral_text(sql_type) -> str | None:
+    """PostgreSQL types whose text form has no empty value: the all-zero address, bits, or an empty range."""
+    if isinstance(sql_type, postgresql.ranges.AbstractMultiRange):
+        return "{}"
+    if isinstance(sql_type, postgresql.ranges.AbstractRange):
+        return "empty"
+    if isinstance(sql_type, postgresql.BIT):
+        return "" if sql_type.varying else "0" * (sql_type.length or 1)
+    for kind, text in _ZERO_ADDRESSES:
+        if isinstance(sql_type, kind):
+            return text
+    return None
+
+
+_ZERO_ADDRESSES = (
+    (postgresql.CIDR, "0.0.0.0/32"),
+    (postgresql.INET, "0.0.0.0"),
+    (postgresql.MACADDR8, "00:00:00:00:00:00:00:00"),
+    (postgresql.MACADDR, "00:00:00:00:00:00"),
+    (postgresql.OID, "0"),
+)

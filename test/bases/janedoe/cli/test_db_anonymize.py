@@ -4,6 +4,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -69,4 +70,35 @@ def test_a_refused_policy_is_one_line_exit_2_and_changes_nothing(shop_db, tmp_pa
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "customers.birth_date" in lines[0] and "Traceback" not in result.stderr
+    policy.write_text(SQLITE_POLICY)  # --table, repeated: orders would keep references to the permuted customers.id
+    result = run("--policy", str(policy), "--db", shop_db, "--yes", "--table", "customers", "--table", "addresses")
+    assert result.returncode == 2 and "orders(customer_id) -> customers(id) would dangle" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert shop.file_digest(shop_db) == before
+
+
+def test_killed_while_swapping_the_rows_leaves_the_original_database(tmp_path):
+    """kill -9 once the transaction writes the tables (SQLite's rollback journal appears): the next open rolls the
+    hot journal back, and every table holds its original rows."""
+    path = str(tmp_path / "big.db")
+    shop.build_sqlite(path, customers=1000)
+    pristine = shop.Database(path)
+    before = shop.table_hashes(pristine)
+    pristine.close()
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(SQLITE_POLICY)
+    env = {**os.environ, "JANEDOE_TEST_SECRET": shop.SECRET}
+    process = subprocess.Popen([JANEDOE, "db", "anonymize", "--policy", str(policy), "--db", path, "--yes"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    journal = path + "-journal"
+    try:
+        while process.poll() is None and not os.path.exists(journal):
+            time.sleep(0.001)
+        assert process.poll() is None, "finished before the swap was seen"
+        process.kill()
+    finally:
+        process.wait()
+    db = shop.Database(path)
+    assert shop.table_hashes(db) == before
+    assert db.rows("PRAGMA integrity_check") == [("ok",)]
+    db.close()

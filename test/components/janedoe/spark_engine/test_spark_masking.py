@@ -120,3 +120,39 @@ def test_policy_errors_surface_before_any_task(spark, tmp_path):
         mask_dataframe(frame.drop("note"), _policy(), "people", secret=SECRET)
     with pytest.raises(JaneDoeInputError):
         mask_dataframe(frame, _policy(), "people", secret=None)
+
+
+SHUFFLE_RULES = {"id": "keep", "city": {"mask": "shuffle"}, "band": {"mask": "shuffle", "row_key": "id"},
+                 "age": {"mask": "generalize", "step": 10}}
+
+
+def test_shuffle_moves_values_across_the_whole_column_as_janedoe_mask_does(spark, tmp_path):
+    rows = 4_000
+    people = _people(rows).select(["id", "city", "band", "age"])
+    people = people.set_column(1, "city", pa.array([None if i % 9 == 0 else f"c{i}" for i in range(rows)]))
+    source = tmp_path / "people.parquet"
+    pq.write_table(people, source)
+    policy = _policy(SHUFFLE_RULES)
+    local = tmp_path / "local.parquet"
+    mask_file(policy, source, local, secret=SECRET, batch_size=500)
+    expected = pq.read_table(local).sort_by("id")
+
+    # one file read in order: exactly janedoe mask's permutation
+    out = tmp_path / "in-order"
+    frame = read_dataset(spark, dataset_location(str(source)))
+    write_dataset(mask_dataframe(frame, policy, "people", secret=SECRET), dataset_location(str(out)))
+    assert _read_sorted(out).equals(expected)
+
+    # six partitions: another permutation of the whole column; values leave their partition, NULLs stay put
+    out = tmp_path / "partitioned"
+    frame = read_dataset(spark, dataset_location(str(source))).repartition(6, "id")
+    write_dataset(mask_dataframe(frame, policy, "people", secret=SECRET), dataset_location(str(out)))
+    actual = _read_sorted(out)
+    original = people.sort_by("id")
+    for name in ("city", "band"):
+        assert sorted(map(str, actual.column(name).to_pylist())) == sorted(map(str, original.column(name).to_pylist()))
+    assert actual.column("city").is_null().equals(original.column("city").is_null())
+    kept = np.mean([a == b for a, b in zip(actual.column("city").to_pylist(), original.column("city").to_pylist(),
+                                           strict=True) if a is not None])
+    assert kept < 0.01  # distinct cities: a value stays on its own row about 1/3,600 of the time
+    assert actual.column("age").equals(expected.column("age"))

@@ -275,3 +275,20 @@ def test_postgres_error_from_the_server_is_one_line_and_leaves_the_rows(postgres
     assert "\n" not in str(error.value)
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute("SELECT count(*), min(id), max(owner) FROM accounts").fetchone() == (25, 1, "owner 9")
+
+
+def test_sqlite_orphan_reference_fails_the_foreign_key_check_and_changes_nothing(shop_module, tmp_path, secret_env):
+    """SQLite does not enforce foreign keys by default: an orphan reference is found by `PRAGMA foreign_key_check`
+    inside the transaction, and the run is rolled back."""
+    path = str(tmp_path / "orphans.db")
+    conn = sqlite3.connect(path)
+    conn.executescript("CREATE TABLE owners (id INTEGER PRIMARY KEY, name TEXT);"
+                       "CREATE TABLE pets (id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owners(id));"
+                       "INSERT INTO owners VALUES (1, 'Ada'); INSERT INTO pets VALUES (1, 1), (2, 99);")
+    conn.close()
+    before = shop_module.file_digest(path)
+    policy = parse_policy("version: 1\nsecret_env: JANEDOE_TEST_SECRET\ndefault: keep\ntables:\n  owners:\n"
+                          "    columns:\n      name: {mask: pseudonymize, kind: name}\n", "p.yaml")
+    with pytest.raises(JaneDoeInputError, match="pets: 1 rows break a foreign key"):
+        anonymize_in_place(policy, path, apply=True)
+    assert shop_module.file_digest(path) == before

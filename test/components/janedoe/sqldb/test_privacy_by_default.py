@@ -80,3 +80,28 @@ def test_postgres_types_without_an_obvious_zero_get_valid_neutral_values(postgre
                            " wake, span FROM people").fetchone()
     assert row == ("00000000-0000-0000-0000-000000000000", "{}", "{}", "sad",
                    dt.datetime(1970, 1, 1, tzinfo=dt.UTC), "n/a", "1.50", dt.time(0, 0), dt.timedelta(0))
+
+
+def test_postgres_types_whose_text_has_no_empty_value_get_valid_neutral_values_in_copy_and_in_place(
+    postgres_url, second_postgres
+):
+    """'' is not an inet, a macaddr, a bit(3), a range, a timetz or an oid: each gets the zero of its type."""
+    from janedoe.sqldb import anonymize_in_place
+
+    columns = {"addr": ("inet", "'10.1.2.3'"), "net": ("cidr", "'10.0.0.0/8'"),
+               "mac": ("macaddr", "'08:00:2b:01:02:03'"), "mac8": ("macaddr8", "'08:00:2b:01:02:03:04:05'"),
+               "flags": ("bit(3)", "B'101'"),
+               "stay": ("daterange", "'[2020-01-01,2020-02-01)'"), "ages": ("int4multirange", "'{[1,3)}'"),
+               "wake": ("timetz", "'10:00+02'"), "ref": ("oid", "5")}
+    definition = ", ".join(f"{name} {kind} NOT NULL" for name, (kind, _) in columns.items())
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE people (id integer PRIMARY KEY, {definition})")
+        conn.execute(f"INSERT INTO people VALUES (1, {', '.join(value for _, value in columns.values())})")
+    copy_database(POLICY, postgres_url, second_postgres)
+    anonymize_in_place(POLICY, postgres_url, apply=True)
+    query = f"SELECT {', '.join(f'{name}::text' for name in columns)} FROM people"
+    expected = [("0.0.0.0/32", "0.0.0.0/32", "00:00:00:00:00:00", "00:00:00:00:00:00:00:00", "000", "empty", "{}",
+                 "00:00:00+00", "0")]
+    for url in (second_postgres, postgres_url):
+        with psycopg.connect(url) as conn:
+            assert conn.execute(query).fetchall() == expected, url
