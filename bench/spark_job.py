@@ -48,11 +48,12 @@ def _policy():
 def run_spark(master: str, job: str, source: str, workdir: Path) -> dict:
     from janedoe.spark_engine import dataset_location, read_dataset, spark_session, write_dataset
 
-    spark = spark_session(master, ui=False, settings={"spark.driver.memory": "4g"})
+    spark = spark_session(master, ui=False, settings={"spark.driver.memory": "4g",
+                                                      "spark.sql.files.maxPartitionBytes": "16m"})
     spark.range(1).count()  # start-up outside the timing
+    policy = _policy()
     started = time.perf_counter()
     location = dataset_location(source)
-    policy = _policy()
     rows = None
     if job == "floor":
         write_dataset(read_dataset(spark, location), dataset_location(str(workdir / "floor")))
@@ -87,8 +88,8 @@ def _bounds(policy):
 
 
 def run_single(job: str, source: str, workdir: Path) -> dict:
-    started = time.perf_counter()
     policy = _policy()
+    started = time.perf_counter()
     if job == "floor":
         import pyarrow.parquet as pq
 
@@ -111,13 +112,16 @@ def run_single(job: str, source: str, workdir: Path) -> dict:
 
         measure(pq.read_table(source, columns=["age", "zip", "sex"]), ["age", "zip", "sex"], [], 5)
     elif job == "mst":
+        import pyarrow as pa
         import pyarrow.parquet as pq
         from janedoe.synthetic import synthesize
 
         entry = policy.tables["people"]
         columns = ["age", "sex", "region"]
+        schema = pq.read_schema(source)
         synthesize(lambda: pq.ParquetFile(source).iter_batches(batch_size=1 << 18, columns=columns),
-                   entry.synthetic, entry.columns, rows=10_000, seed=1)
+                   entry.synthetic, entry.columns, rows=10_000, seed=1,
+                   schema=pa.schema([schema.field(name) for name in columns]))
     return {"seconds": time.perf_counter() - started, "rows": None}
 
 

@@ -18,6 +18,8 @@ DEFAULT_MASTER = "local[*]"
 
 _SETTINGS = {
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # the masking engine's batch size: per-batch costs (keyed digests, ciphers, pool lookups) are paid per 65,536 rows
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "65536",
     "spark.sql.session.timeZone": "UTC",
     "spark.eventLog.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
