@@ -47,7 +47,7 @@ def spark_anonymize_with_policy(
     *,
     secret: bytes | None = None,
 ) -> tuple[DataFrame, dict]:
-    """(the anonymized DataFrame, its report): the Spark twin of `janedoe.k_anonymity.anonymize_with_policy`.
+    """(the anonymized DataFrame, its report): the Spark twin of k_anonymity's `anonymize_with_policy`.
 
     The DataFrame is lazy (nothing runs until it is written or counted): FRAME masked per the policy's rules, its
     quasi-identifiers generalized to the chosen node's labels, the records of failing classes dropped, in a random
