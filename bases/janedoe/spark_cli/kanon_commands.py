@@ -66,13 +66,18 @@ def apply(
     """Mask per the policy, then generalize the quasi-identifiers (lattice search on the driver); writes OUTPUT and
     prints the report as JSON."""
     from janedoe.policy import load_policy
-    from janedoe.spark_engine import dataset_location, read_dataset, spark_anonymize_with_policy, write_dataset
+    from janedoe.spark_engine import (
+        check_output_apart,
+        dataset_location,
+        read_dataset,
+        spark_anonymize_with_policy,
+        write_dataset,
+    )
 
     loaded = load_policy(policy)
     source = dataset_location(input_path, format=input_format, where="INPUT")
     target = dataset_location(output_path, where="OUTPUT")
-    if source.text == target.text:
-        raise JaneDoeInputError("the output must not be the input (sources are never modified)", where="OUTPUT")
+    check_output_apart(source, target)
     with spark_progress(master, f"anonymizing {source.name}") as spark:
         frame = read_dataset(spark, source, delimiter=delimiter)
         output, report = spark_anonymize_with_policy(loaded, table or source.name, frame, policy, seed=seed)

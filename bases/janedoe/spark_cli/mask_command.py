@@ -3,7 +3,6 @@
 from typing import Annotated
 
 import typer
-from janedoe.errors import JaneDoeInputError
 from janedoe.spark_cli.rendering import (
     DelimiterOption,
     FormatOption,
@@ -30,13 +29,12 @@ def mask(
 ) -> None:
     """Mask a dataset per a policy on Spark; every row gets what `janedoe mask` gives it."""
     from janedoe.policy import load_policy
-    from janedoe.spark_engine import dataset_location, mask_dataset, mask_job_secret
+    from janedoe.spark_engine import check_output_apart, dataset_location, mask_dataset, mask_job_secret
 
     loaded = load_policy(policy)
     source = dataset_location(input_path, format=input_format, where="INPUT")
     target = dataset_location(output_path, where="OUTPUT")
-    if source.text == target.text:
-        raise JaneDoeInputError("the output must not be the input (sources are never modified)", where="OUTPUT")
+    check_output_apart(source, target)
     table, secret = mask_job_secret(loaded, source, table)
     with spark_progress(master, f"masking {source.name}") as spark:
         report = mask_dataset(spark, loaded, source, target, table=table, secret=secret, seed=seed,

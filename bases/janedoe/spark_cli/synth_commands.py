@@ -40,6 +40,7 @@ def fit(
     from janedoe.ledger import Ledger
     from janedoe.policy import load_policy
     from janedoe.spark_engine import (
+        check_output_apart,
         check_spark_synthesis,
         dataset_location,
         read_dataset,
@@ -53,6 +54,7 @@ def fit(
     loaded = load_policy(policy)
     source = dataset_location(input_path, format=input_format, where="INPUT")
     target = dataset_location(output_path, where="OUTPUT")
+    check_output_apart(source, target)
     table_name, entry = table_with_section(loaded, table, source.name, "synthetic", policy)
     with spark_progress(master, f"fitting {entry.synthetic.method} on {source.name}") as spark:
         frame = read_dataset(spark, source, delimiter=delimiter)

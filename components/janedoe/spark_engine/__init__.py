@@ -4,7 +4,13 @@ The components stay engine-free; this brick runs them inside Spark tasks (Arrow 
 on the driver only what needs the whole table's small summaries. pyspark is imported lazily, on first use.
 """
 
-from janedoe.spark_engine.datasets import DatasetLocation, dataset_location, read_dataset, write_dataset
+from janedoe.spark_engine.datasets import (
+    DatasetLocation,
+    check_output_apart,
+    dataset_location,
+    read_dataset,
+    write_dataset,
+)
 from janedoe.spark_engine.dp_query import spark_query
 from janedoe.spark_engine.job_progress import running_tasks, watch_jobs
 from janedoe.spark_engine.kanon_apply import spark_anonymize_with_policy
@@ -17,6 +23,7 @@ from janedoe.spark_engine.synthetic_data import SparkSynthesis, check_spark_synt
 __all__ = [
     "DEFAULT_MASTER",
     "DatasetLocation",
+    "check_output_apart",
     "dataset_location",
     "MaskJobReport",
     "mask_dataframe",

@@ -6,6 +6,7 @@ finished write is renamed into place, so a failed task or job leaves no half-wri
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -93,12 +94,17 @@ def write_dataset(frame: DataFrame, location: DatasetLocation, *, overwrite: boo
     writer = frame.write.format(location.format).mode("error")
     if location.format == "csv":
         writer = writer.option("header", "true")
+    previous = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}.janedoe-old-{staging_id}")
     try:
         writer.save(staging.toString())
-        if fs.exists(target):
-            fs.delete(target, True)
+        # the old output steps aside (never deleted before the new one is in place), so a crash leaves one of them
+        replaced = fs.exists(target) and fs.rename(target, previous)
         if not fs.rename(staging, target):
+            if replaced:
+                fs.rename(previous, target)
             raise JaneDoeInputError("could not move the finished output into place", where=location.text)
+        if replaced:
+            fs.delete(previous, True)
     finally:
         if fs.exists(staging):
             fs.delete(staging, True)
@@ -108,13 +114,40 @@ def _write_table(spark: SparkSession, frame: DataFrame, table: str, staging_id: 
     staging = f"{table}__janedoe_{staging_id}"
     if spark.catalog.tableExists(table) and not overwrite:
         raise JaneDoeInputError("the output table exists (pass --overwrite to replace it)", where=f"table:{table}")
+    previous = f"{table}__janedoe_old_{staging_id}"
     try:
         frame.write.mode("error").saveAsTable(staging)
-        if spark.catalog.tableExists(table):
-            spark.sql(f"DROP TABLE {table}")
+        replaced = spark.catalog.tableExists(table)
+        if replaced:  # the old table steps aside first: a failure from here leaves it under one of two names
+            spark.sql(f"ALTER TABLE {table} RENAME TO {previous}")
         spark.sql(f"ALTER TABLE {staging} RENAME TO {table}")
+        if replaced:
+            spark.sql(f"DROP TABLE {previous}")
     finally:
         spark.sql(f"DROP TABLE IF EXISTS {staging}")
+
+
+def check_output_apart(source: DatasetLocation, target: DatasetLocation) -> None:
+    """Refuse an output that is the input, or a folder holding it: replacing it would delete the source."""
+    if source.table or target.table:
+        if source.table and target.table and _table_key(source.table) == _table_key(target.table):
+            raise JaneDoeInputError("the output must not be the input (sources are never modified)", where="OUTPUT")
+        return
+    input_path, output_path = _comparable(source.path), _comparable(target.path)
+    if input_path == output_path or input_path.startswith(output_path.rstrip("/") + "/"):
+        raise JaneDoeInputError("the output must not be the input or a folder holding it (sources are never "
+                                "modified)", where="OUTPUT")
+
+
+def _table_key(table: str) -> str:
+    name = table.lower()
+    return name if "." in name else f"default.{name}"
+
+
+def _comparable(path: str) -> str:
+    if "://" in path:
+        return path.rstrip("/")
+    return os.path.realpath(path.removeprefix("file:"))
 
 
 def _first_line(error: Exception) -> str:

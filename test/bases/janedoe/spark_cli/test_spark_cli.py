@@ -154,3 +154,15 @@ def test_synth_fit_writes_the_inputs_columns_and_charges_the_ledger(spark, tmp_p
     assert synthetic.num_rows == 2000 and synthetic.column_names == real_columns
     with Ledger.open(str(ledger)) as book:
         assert book.budget("adult", "ana").spent == pytest.approx(1.0)
+
+
+def test_overwriting_the_input_by_another_spelling_is_refused_and_the_source_survives(tmp_path, capsys, customers,
+                                                                                      monkeypatch):
+    source, policy = customers
+    before = source.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    for output in (f"./{source.name}", str(tmp_path)):
+        code, _, stderr = _run(capsys, "mask", source.name, output, "--policy", str(policy), "--format", "parquet",
+                               "--overwrite")
+        assert code == 2 and "must not be the input" in stderr
+    assert source.read_bytes() == before

@@ -82,3 +82,22 @@ def test_an_existing_output_is_replaced_only_when_asked(spark, tmp_path):
     assert ds.dataset(str(tmp_path / "out")).count_rows() == 20
     write_dataset(frame.limit(5), target, overwrite=True)
     assert ds.dataset(str(tmp_path / "out")).count_rows() == 5
+
+
+def test_an_output_that_is_the_input_or_holds_it_is_refused_however_spelled(tmp_path, monkeypatch):
+    from janedoe.spark_engine import check_output_apart
+
+    folder = tmp_path / "lake" / "people"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    source = dataset_location("lake/people/part.parquet")
+    for spelled in ("./lake/people/part.parquet", str(folder / "part.parquet"), "lake/people", "lake/",
+                    f"file:{tmp_path}/lake"):
+        with pytest.raises(JaneDoeInputError, match="must not be the input"):
+            check_output_apart(source, dataset_location(spelled, format="parquet"))
+    check_output_apart(source, dataset_location("lake/people_masked"))
+    with pytest.raises(JaneDoeInputError):
+        check_output_apart(dataset_location("table:crm.People"), dataset_location("table:CRM.people"))
+    with pytest.raises(JaneDoeInputError):
+        check_output_apart(dataset_location("table:people"), dataset_location("table:default.people"))
+    check_output_apart(dataset_location("table:crm.people"), dataset_location("table:crm.people_masked"))
