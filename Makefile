@@ -20,10 +20,13 @@ $(VENV)/.installed: $(POETRY) pyproject.toml poetry.lock
 
 install: $(VENV)/.installed
 
-# Debian's packages for what the tests and the Spark engine run on: a Java runtime (Spark) and PostgreSQL.
+# Debian's packages for what the tests and the Spark engine run on: a Java runtime (Spark), PostgreSQL, bubblewrap (the
+# analysis jobs' sandbox) and chromium (the web page's browser tests).
 system-packages:
 	@missing=""; command -v java >/dev/null || missing="$$missing openjdk-17-jre-headless"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v bwrap >/dev/null || missing="$$missing bubblewrap"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

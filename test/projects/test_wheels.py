@@ -39,8 +39,21 @@ def _build_wheel(project: str, out_dir: Path) -> Path:
     return target
 
 
-def _fresh_venv_with(wheel: Path, where: Path, *pip_options: str) -> Path:
-    venv.EnvBuilder(with_pip=True).create(where)
+def _other_pythons() -> list[str]:
+    """The supported interpreters besides this one (3.11 to 3.13) that the machine has."""
+    found = [shutil.which(f"python{version}") for version in ("3.12", "3.13")]
+    return [path for path in found if path and _runs(path)]
+
+
+def _runs(python: str) -> bool:
+    return subprocess.run([python, "-c", "pass"], capture_output=True).returncode == 0
+
+
+def _fresh_venv_with(wheel: Path, where: Path, *pip_options: str, python: str | None = None) -> Path:
+    if python is None:
+        venv.EnvBuilder(with_pip=True).create(where)
+    else:
+        subprocess.run([python, "-m", "venv", str(where)], check=True, capture_output=True, timeout=300)
     python = where / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", *pip_options, str(wheel)], check=True,
                    capture_output=True, timeout=900)
@@ -55,9 +68,10 @@ def _built_pyspark_wheels() -> list[str]:
     return ["--find-links", str(wheels[-1].parent)] if wheels else []
 
 
-def test_cli_wheel_installs_alone_and_masks(tmp_path):
+@pytest.mark.parametrize("python", [None, *_other_pythons()], ids=lambda path: Path(path).name if path else "this")
+def test_cli_wheel_installs_alone_and_masks(tmp_path, python):
     wheel = _build_wheel("janedoe-cli", tmp_path)
-    bin_dir = _fresh_venv_with(wheel, tmp_path / "venv")
+    bin_dir = _fresh_venv_with(wheel, tmp_path / "venv", python=python)
     # Only the project's own bricks are in the wheel: no base or component the project does not list.
     installed = subprocess.run([str(bin_dir / "python"), "-c", "import janedoe, pkgutil; "
                                 "print(sorted(m.name for m in pkgutil.iter_modules(janedoe.__path__)))"],
@@ -79,11 +93,24 @@ def test_cli_wheel_installs_alone_and_masks(tmp_path):
     masked = output.read_text(encoding="utf-8")
     assert "alice@example.com" not in masked and "bob@example.org" not in masked
     assert "Paris" in masked and "al" in masked
+    ledger = tmp_path / "budgets.db"
+    numbers = tmp_path / "ages.csv"
+    numbers.write_text("age\n" + "".join(f"{20 + i % 50}\n" for i in range(500)), encoding="utf-8")
+    dp_policy = tmp_path / "ages.yaml"
+    dp_policy.write_text("version: 1\ntables:\n  ages:\n    dp: {epsilon: 1.0}\n    columns:\n"
+                         "      age: {mask: keep, bounds: [0, 100]}\n", encoding="utf-8")
+    query = subprocess.run([str(bin_dir / "janedoe"), "dp", "query", str(numbers), "count", "--policy",
+                            str(dp_policy), "--epsilon", "0.5", "--ledger", str(ledger), "--analyst", "ana"],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert query.returncode == 0, query.stderr
+    assert "0.5" in subprocess.run([str(bin_dir / "janedoe"), "dp", "budget", "--ledger", str(ledger)],
+                                   capture_output=True, text=True, cwd=tmp_path).stdout
 
 
-def test_api_wheel_installs_alone_and_serves(tmp_path):
+@pytest.mark.parametrize("python", [None, *_other_pythons()[-1:]], ids=lambda path: Path(path).name if path else "this")
+def test_api_wheel_installs_alone_and_serves(tmp_path, python):
     wheel = _build_wheel("janedoe-api", tmp_path)
-    bin_dir = _fresh_venv_with(wheel, tmp_path / "venv")
+    bin_dir = _fresh_venv_with(wheel, tmp_path / "venv", python=python)
     help_run = subprocess.run([str(bin_dir / "janedoe-api"), "--help"], capture_output=True, text=True)
     assert help_run.returncode == 0, help_run.stderr
     assert "serve" in help_run.stdout

@@ -14,6 +14,7 @@ from janedoe.api import (
 )
 from janedoe.api.errors import ERROR_RESPONSES, install_error_handlers
 from janedoe.api.limits import BodySizeLimit
+from janedoe.api.request_log import RequestLog
 from janedoe.api.services import Services
 from janedoe.api.settings import ApiSettings
 
@@ -38,6 +39,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer, a 413 included
     for module in _area_routers():
         app.include_router(module.router)
 

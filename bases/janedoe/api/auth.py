@@ -64,6 +64,7 @@ async def current_principal(
     if principal is None:
         raise ApiError(401, "unauthenticated", "unknown or revoked API key", headers={"WWW-Authenticate": "Bearer"})
     services.rate_limiter.check(principal.key_id)
+    request.state.analyst = principal.name  # for the request's log line
     return principal
 
 

@@ -1,18 +1,20 @@
-"""Builds the app inside each uvicorn worker process from the settings the `serve` command put in the environment."""
+"""Builds the app inside each uvicorn worker process from the `JANEDOE_API_*` variables the `serve` command set."""
 
 import importlib.util
-import json
 import os
 import sys
 
 from fastapi import FastAPI
 from janedoe.api.app import create_app
+from janedoe.api.request_log import configure_logging
 from janedoe.api.settings import ApiSettings
 
 
 def app_from_environment() -> FastAPI:
     _remember_missing_dateutil()
-    return create_app(ApiSettings(**json.loads(os.environ["JANEDOE_API_SETTINGS"])))
+    settings = ApiSettings.from_environment(os.environ)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def _remember_missing_dateutil() -> None:

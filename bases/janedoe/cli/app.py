@@ -23,7 +23,7 @@ app = typer.Typer(
     name="janedoe",
     help="janedoe: use, test, analyse and share data about people without exposing the people.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: typer's rich help imports markdown and pygments (0.3 s on every --help)
 )

@@ -64,7 +64,7 @@ tables:
 
 @pytest.mark.parametrize(
     "secret_env",
-    [None, "JANEDOE_SECRET", "JANEDOE_SECRET_FILE", "JANEDOE_API_SETTINGS", "JANEDOE_CACHE_DIR", "PATH"],
+    [None, "JANEDOE_SECRET", "JANEDOE_SECRET_FILE", "JANEDOE_API_STATE", "JANEDOE_CACHE_DIR", "PATH"],
 )
 def test_mask_cannot_reproduce_a_datasets_hashes_or_pseudonyms(api, customers_dataset, secret_env):
     """The attacker knows the exact original values (the best case for them) and asks /v1/mask to hash and

@@ -167,12 +167,12 @@ def test_exports_and_pages_draw_the_same_noise_in_every_process(noisy_dataset):
 
 
 def test_a_dataset_policy_naming_another_server_variable_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("JANEDOE_API_SETTINGS", '{"state": "postgresql://janedoe:pw@db/state"}')
+    monkeypatch.setenv("JANEDOE_API_STATE", "postgresql://janedoe:pw@db/state")
     (tmp_path / "people.csv").write_text("email,age\na@b.org,3\n")
     state = StateStore.open(str(tmp_path / "state.db"))
     with pytest.raises(JaneDoeInputError, match="secret_env"):
         ingest_dataset(state, upload_path=str(tmp_path / "people.csv"), shown_name="people.csv", name="p",
-                       table_name=None, policy_text="secret_env: JANEDOE_API_SETTINGS\n" + POLICY, created_by="root")
+                       table_name=None, policy_text="secret_env: JANEDOE_API_STATE\n" + POLICY, created_by="root")
     state.close()
 
 
