@@ -4,14 +4,12 @@ Rendering only: the batches arrive already masked by the service_state component
 """
 
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from janedoe.tabular import AtomicTableWriter
+from janedoe.tabular import encode_jsonl
 
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -47,7 +45,7 @@ class _Chunks(io.RawIOBase):
 
 def encode(batches: Iterable[pa.RecordBatch], schema: pa.Schema, file_format: str) -> Iterator[bytes]:
     if file_format == "jsonl":
-        yield from _jsonl(batches, schema)
+        yield from encode_jsonl(batches, schema)
         return
     sink = _Chunks()
     writer = pacsv.CSVWriter(sink, schema) if file_format == "csv" else pq.ParquetWriter(sink, schema)
@@ -63,13 +61,3 @@ def encode(batches: Iterable[pa.RecordBatch], schema: pa.Schema, file_format: st
     if tail:
         yield tail
 
-
-def _jsonl(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:
-    """JSON Lines through the tabular component's writer (one small temp file per batch), so both agree on encoding."""
-    with tempfile.TemporaryDirectory(prefix="janedoe-export-") as directory:
-        path = os.path.join(directory, "batch.jsonl")
-        for batch in batches:
-            with AtomicTableWriter(path, schema) as writer:
-                writer.write_batch(batch)
-            with open(path, "rb") as handle:
-                yield handle.read()

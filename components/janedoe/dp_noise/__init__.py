@@ -18,7 +18,7 @@ from janedoe.dp_noise.conversions import (
     rho_of_exponential_mechanism,
     rho_of_gaussian,
 )
-from janedoe.dp_noise.grid import NoisyRelease, gaussian_mechanism, laplace_mechanism
+from janedoe.dp_noise.fp_safe_mechanisms import NoisyRelease, gaussian_mechanism, laplace_mechanism
 from janedoe.dp_noise.mechanisms import (
     geometric_mechanism,
     key_selection_threshold,

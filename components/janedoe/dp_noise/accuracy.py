@@ -7,9 +7,14 @@ import math
 from collections.abc import Mapping
 
 from janedoe.dp_noise.conversions import rho_from_epsilon_delta
-from janedoe.dp_noise.grid import gaussian_half_width, gaussian_parameters, laplace_half_width, laplace_parameters
+from janedoe.dp_noise.fp_safe_mechanisms import (
+    gaussian_half_width,
+    gaussian_parameters,
+    laplace_half_width,
+    laplace_parameters,
+)
 from janedoe.dp_noise.query_parser import parse_query
-from janedoe.dp_noise.query_plan import _bounds
+from janedoe.dp_noise.query_plan import clamping_bounds
 from janedoe.errors import JaneDoeInputError
 
 
@@ -48,7 +53,7 @@ def epsilon_for_accuracy(
             return _half_width(epsilon, delta, sensitivity, integer_valued, parts, 0.95)
 
     elif query.aggregate == "sum":
-        low, high = _bounds(columns_bounds, query.column)
+        low, high = clamping_bounds(columns_bounds, query.column)
         sensitivity = r * max(abs(low), abs(high))
 
         def width(epsilon):
@@ -57,7 +62,7 @@ def epsilon_for_accuracy(
     elif query.aggregate == "mean":
         if not rows or rows < 1:
             raise JaneDoeInputError("planning a mean needs the expected number of rows", where="rows")
-        low, high = _bounds(columns_bounds, query.column)
+        low, high = clamping_bounds(columns_bounds, query.column)
         half_range = (high - low) / 2
 
         def width(epsilon):

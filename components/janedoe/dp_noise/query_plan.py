@@ -21,7 +21,7 @@ import pyarrow as pa
 from janedoe.dp_noise.accountant import PrivacyCost
 from janedoe.dp_noise.conversions import rho_from_epsilon_delta, rho_of_exponential_mechanism
 from janedoe.dp_noise.fixed_point import grid_bounds, grid_exponent, grid_value
-from janedoe.dp_noise.grid import NoisePlan
+from janedoe.dp_noise.fp_safe_mechanisms import NoisePlan
 from janedoe.dp_noise.mechanisms import key_selection_threshold
 from janedoe.dp_noise.query_parser import Query, parse_query
 from janedoe.dp_noise.row_features import RowFeatures, centre
@@ -43,7 +43,8 @@ def _field(spec, name: str):
     return getattr(spec, name, None)
 
 
-def _bounds(columns_bounds: Mapping | None, column: str) -> tuple[float, float]:
+def clamping_bounds(columns_bounds: Mapping | None, column: str) -> tuple[float, float]:
+    """The policy's public clamping bounds of a column (shared with accuracy.py: the promise uses the same ones)."""
     bounds = _field((columns_bounds or {}).get(column), "bounds")
     if bounds is None:
         raise JaneDoeInputError(
@@ -164,7 +165,7 @@ def _known_keys(schema: pa.Schema, by: str, columns_bounds) -> tuple[list, dict]
         return list(categories), {"categories": tuple(categories), "categories_as_text": as_text}
     bins = _field(spec, "bins")
     if bins:
-        low, high = _bounds(columns_bounds, by)
+        low, high = clamping_bounds(columns_bounds, by)
         _numeric_type(schema, by)
         edges = np.linspace(low, high, bins + 1)
         keys = [f"[{edges[i]:g}, {edges[i + 1]:g}{']' if i == bins - 1 else ')'}" for i in range(bins)]
@@ -213,7 +214,7 @@ def plan_query(
         _column_type(schema, by)
     if user_id is not None:
         _column_type(schema, user_id)
-    bounds = _bounds(columns_bounds, query.column) if query.column else None
+    bounds = clamping_bounds(columns_bounds, query.column) if query.column else None
     known = _known_keys(schema, by, columns_bounds) if by else ([None], {})
     unknown_keys = known is None
     if unknown_keys and not (isinstance(delta, (int, float)) and 0 < delta < 1):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 from janedoe.dp_noise.accountant import PrivacyCost
 from janedoe.dp_noise.answers import GroupAnswer, QueryAnswer
-from janedoe.dp_noise.grid import NoisyRelease, laplace_half_width
+from janedoe.dp_noise.fp_safe_mechanisms import NoisyRelease, laplace_half_width
 from janedoe.dp_noise.query_plan import QueryPlan
 from janedoe.dp_noise.query_statistics import QueryStatistics
 from janedoe.dp_noise.row_features import centre, quantile_candidates

@@ -6,19 +6,42 @@ from BoundsColumnFields (dp_section.py); SyntheticColumnFields adds what only sy
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class SyntheticSection(BaseModel):
     """How to make a differentially private synthetic copy of the table: the method and its whole budget."""
 
     model_config = ConfigDict(extra="forbid")
-    method: Literal["mst", "aim"] = "mst"
+    # unset: AIM when the section names a target or a workload (it served prediction best on Adult, see
+    # bench/results/synthetic_target.md), else MST
+    method: Literal["mst", "aim"] | None = None
     epsilon: float = Field(gt=0, allow_inf_nan=False)
     delta: float = Field(default=1e-9, gt=0, lt=1)
     rows: int | None = Field(default=None, ge=1)
     # AIM only: the junction tree's size limit in MB (float64 clique tables); None = the synthetic brick's default
     max_model_mb: float | None = Field(default=None, gt=0)
+    # numeric and date columns without declared `bins:`: "private" bins of roughly equal noisy mass, chosen from a
+    # noisy fine histogram paid from 10% of this budget (none spent when every column declares bins or categories),
+    # or "uniform" equal-width bins between the bounds (no budget; most rows can land in one bin)
+    discretize: Literal["private", "uniform"] = "private"
+    # how many private bins per such column; None = the synthetic brick's default (16)
+    private_bins: int | None = Field(default=None, ge=2, le=256)
+    # columns the synthetic data will be used to predict: their 2- and 3-way marginals are measured first
+    target: list[str] | None = None
+    # marginals the analysts need (lists of column names), measured first like the target's
+    workload: list[list[str]] | None = None
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _one_target_or_a_list(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _default_method(self):
+        if self.method is None:
+            self.method = "aim" if self.target or self.workload else "mst"
+        return self
 
 
 class SyntheticColumnFields(BaseModel):

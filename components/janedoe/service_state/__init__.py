@@ -4,7 +4,7 @@ Several API processes pointed at one PostgreSQL state share keys, datasets, jobs
 """
 
 from janedoe.service_state.api_keys import KeyInfo, Principal, check_name
-from janedoe.service_state.audit import AuditEntry
+from janedoe.service_state.audit import AuditEntry, AuditLog
 from janedoe.service_state.dataset_files import UploadDir, ingest_dataset
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.engine import normalize_state_url
@@ -26,6 +26,7 @@ __all__ = [
     "DatasetRecord",
     "JobRecord",
     "AuditEntry",
+    "AuditLog",
     "MaskedViews",
     "DatasetPrivacy",
     "SyntheticJobs",

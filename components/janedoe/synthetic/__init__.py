@@ -6,6 +6,7 @@ from janedoe.synthetic.evaluate import evaluate
 from janedoe.synthetic.fake import generate_fake, generate_fake_tables
 from janedoe.synthetic.marginal_source import MarginalCounts, MarginalQuery, MarginalSource
 from janedoe.synthetic.mst import FittedModel, NoiseRecord, fit_mst
+from janedoe.synthetic.multi_table import RelatedModel, RelatedTables, check_related, fit_related
 from janedoe.synthetic.report import render_html_report, write_html_report
 from janedoe.synthetic.synthesize import (
     SynthesisResult,
@@ -19,6 +20,10 @@ from janedoe.synthetic.synthesize import (
 __all__ = [
     "fit_mst",
     "fit_aim",
+    "fit_related",
+    "check_related",
+    "RelatedModel",
+    "RelatedTables",
     "AimModel",
     "DEFAULT_MAX_MODEL_MB",
     "FittedModel",

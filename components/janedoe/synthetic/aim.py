@@ -9,6 +9,12 @@ to measure it with discrete Gaussian noise. Candidates whose addition would push
 doubles; the last round takes exactly the budget left, so the spent rho (recomputed from the noise) is the budget.
 Each round's estimate is warm-started from the previous potentials with fewer mirror-descent steps on bigger models
 (work per round bounded); the last estimate runs the longest.
+
+With a target or a workload (workload.py), the focus marginals (every 2- to k-way set holding a target, and the
+workload's sets) weigh FOCUS_WEIGHT times as much as the others in the candidates' weights, and the 2-way marginals
+inside the focus (target x each column, pairs within workload sets) are measured first, beside the 1-ways and with
+their sigma, up to a quarter of the planned rounds and within the size limit for the budget share they use. The
+rounds then select among all candidates as usual, so the spent rho is still the budget.
 """
 
 import itertools
@@ -33,6 +39,7 @@ from janedoe.synthetic.junction_tree import Clique, GraphicalModel, Measurement,
 from janedoe.synthetic.marginal_source import BatchSource, MarginalQuery, marginal_source
 from janedoe.synthetic.mst import NoiseRecord, validate_budget
 from janedoe.synthetic.private_model import PrivateModel
+from janedoe.synthetic.workload import Focus, resolve_focus
 
 # The paper's default is 80 MB. With numpy belief propagation every mirror-descent step on an 80 MB model takes
 # seconds: at epsilon 10 on Adult the model grew past 20 MB and a fit took > 100 s; at 8 MB it takes ~25 CPU s
@@ -42,6 +49,8 @@ _MEGABYTE = 2.0**20
 # mirror-descent steps are scaled down on models larger than this many cells, so a round's work stays bounded: every
 # step is a few passes over every clique table, and at the size limit a full schedule would take minutes per round
 _FULL_SCHEDULE_CELLS = 2**16
+# how much more a focus marginal (one holding a target, or a workload set) weighs in AIM's candidate weights
+FOCUS_WEIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,11 @@ class AimModel(PrivateModel):
 
 
 def check_aim(domain: Domain, epsilon: float, delta: float, *, max_model_mb: float = DEFAULT_MAX_MODEL_MB,
-              rounds: int | None = None) -> None:
-    """Refuse a budget or size limit AIM cannot work with; needs no data, so it runs before anything is charged."""
+              rounds: int | None = None, target=None, workload=None) -> None:
+    """Refuse a budget, size limit, target or workload AIM cannot work with; needs no data, so it runs before
+    anything is charged."""
     validate_budget(epsilon, delta)
+    focus = resolve_focus(domain.names, target, workload)
     if not (isinstance(max_model_mb, int | float) and max_model_mb > 0):
         raise JaneDoeInputError("the model size limit must be a positive number of megabytes", where="max_model_mb")
     sizes, width = domain.sizes, len(domain.names)
@@ -78,6 +89,10 @@ def check_aim(domain: Domain, epsilon: float, delta: float, *, max_model_mb: flo
         raise JaneDoeInputError(
             f"the domain is too large for AIM's model size limit ({max_model_mb:g} MB): not even one 2-way marginal "
             "fits; declare fewer categories or bins, or raise the limit", where="synthetic.max_model_mb")
+    for i, marginal in enumerate(focus.workload):
+        if 8 * cells(sizes, marginal) > limit:
+            raise JaneDoeInputError(f"the marginal does not fit AIM's model size limit ({max_model_mb:g} MB)",
+                                    where=f"synthetic.workload[{i}]")
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     if not rho > 0 or math.sqrt((rounds or 16 * width) / (2.0 * 0.9 * rho)) > MAX_GAUSSIAN_SIGMA:
         raise JaneDoeInputError("epsilon is too small for this many columns: the noise would swamp every count",
@@ -98,14 +113,34 @@ def _dyadic_epsilon(epsilon: float, largest_gap: float, sensitivity: int) -> Fra
     return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
 
 
-def _candidates(sizes: list[int], degree: int, limit_bytes: float) -> dict[Clique, int]:
-    """Downward closure of the workload (every 2- to `degree`-way marginal that fits the limit), AIM's weights."""
+def _candidates(sizes: list[int], degree: int, limit_bytes: float, focus: Focus = Focus()) -> dict[Clique, int]:
+    """Downward closure of the workload (every 2- to `degree`-way marginal that fits the limit, and the focus ones),
+    AIM's weights: a focus marginal counts FOCUS_WEIGHT times."""
     width = len(sizes)
-    workload = [q for k in range(2, degree + 1) for q in itertools.combinations(range(width), k)
-                if 8 * cells(sizes, q) <= limit_bytes]
-    closure = {s for q in workload for k in range(1, len(q) + 1) for s in itertools.combinations(q, k)}
+    weights = {q: 1 for k in range(2, degree + 1) for q in itertools.combinations(range(width), k)
+               if 8 * cells(sizes, q) <= limit_bytes}
+    for q in focus.marginals(width, degree):
+        if 8 * cells(sizes, q) <= limit_bytes:
+            weights[q] = FOCUS_WEIGHT
+    closure = {s for q in weights for k in range(1, len(q) + 1) for s in itertools.combinations(q, k)}
     closure |= {(a,) for a in range(width)}
-    return {c: max(1, sum(len(set(c) & set(q)) for q in workload)) for c in sorted(closure, key=lambda c: (len(c), c))}
+    return {c: max(1, sum(w * len(set(c) & set(q)) for q, w in weights.items()))
+            for c in sorted(closure, key=lambda c: (len(c), c))}
+
+
+def _measured_first(sizes: list[int], focus: Focus, candidates: dict[Clique, int], rounds: int,
+                    limit_bytes: float) -> list[Clique]:
+    """The focus 2-ways measured beside the 1-ways: at most rounds // 4, and the model within the size limit for the
+    share of the budget spent so far (each costs 0.9 / rounds of it, like a 1-way)."""
+    width = len(sizes)
+    chosen: list[Clique] = []
+    for pair in focus.pairs(width):
+        if len(chosen) >= rounds // 4:
+            break
+        share = 0.9 * (width + len(chosen) + 1) / rounds
+        if pair in candidates and model_bytes(sizes, [*chosen, pair]) <= limit_bytes * share:
+            chosen.append(pair)
+    return chosen
 
 
 def _steps(planned: int, model_cells: int, least: int) -> int:
@@ -135,22 +170,23 @@ def _projections(model: GraphicalModel, wanted: list[Clique]) -> dict[Clique, np
 def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
             schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
             max_model_mb: float = DEFAULT_MAX_MODEL_MB, degree: int = 3, rounds: int | None = None,
-            round_iterations: int = 100, final_iterations: int = 500) -> AimModel:
+            round_iterations: int = 100, final_iterations: int = 500, target=None, workload=None) -> AimModel:
     """Fit AIM under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
 
     data is read once, like fit_mst's. max_model_mb bounds the junction tree's float64 clique tables; degree is the
-    workload's marginal width.
+    workload's marginal width. target (a column or a list) and workload (lists of columns) are measured first.
     """
     source = marginal_source(data, schema)
     schema = source.schema
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
-    check_aim(domain, epsilon, delta, max_model_mb=max_model_mb, rounds=rounds)
+    check_aim(domain, epsilon, delta, max_model_mb=max_model_mb, rounds=rounds, target=target, workload=workload)
+    focus = resolve_focus(domain.names, target, workload)
     names, sizes, width = domain.names, domain.sizes, len(domain.names)
     limit = max_model_mb * _MEGABYTE
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rounds = rounds or 16 * width
     sigma = math.sqrt(rounds / (2.0 * 0.9 * rho))
-    candidates = _candidates(sizes, degree, limit)
+    candidates = _candidates(sizes, degree, limit, focus)
     # one pass over the data: exact counts of every candidate marginal (these stay private, in memory only)
     counted = source.count(MarginalQuery(domain, tuple(candidates)))
     answers = {c: counts.astype(np.float64) for c, counts in zip(candidates, counted.arrays, strict=True)}
@@ -168,6 +204,8 @@ def fit_aim(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     exact_sigma = exact_gaussian_sigma(sigma if width > 1 else math.sqrt(1.0 / (2.0 * rho)))
     for attribute in range(width):
         measure((attribute,), exact_sigma)
+    for pair in _measured_first(sizes, focus, candidates, rounds, limit) if width > 1 else []:
+        measure(pair, exact_sigma)
     model = estimate_model(sizes, measurements, iterations=round_iterations)
     selection_epsilon = math.sqrt(8.0 * 0.1 * rho / rounds)
     spent = sum(record.rho for record in noise)

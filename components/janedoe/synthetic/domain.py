@@ -3,25 +3,41 @@
 Categorical columns take their cells from declared categories (booleans need no declaration); integer, float and
 temporal columns are cut into bins between declared bounds. Records that do not fit are handled per record (which
 costs no privacy), never by an error: the fit is charged before the data is read, so no single record may decide
-whether it succeeds. Values outside the bounds are clipped to them; NaN counts as missing; a record with a value
-outside its column's declared categories, or missing where the column is not declared nullable, is dropped.
+whether it succeeds.
+
+Bins are equal-width between the bounds ("uniform"), or, with discretize="private", chosen from a noisy histogram
+on a fine equal-width grid (dp_binning.py measures it, from the synthesizer's own budget): such a column has `grid`
+fine cells, `bin_starts` (the first grid cell of each bin) and `grid_weights` (the noisy fine distribution that
+values are drawn from inside a bin, within_bin.py). Explicit `bins:` in a column's declaration are always uniform,
+and an integer column whose values all fit in the bins gets one cell per value: neither costs privacy.
+
+Values outside the bounds are clipped to them; NaN counts as missing; a record with a value outside its column's
+declared categories, or missing where the column is not declared nullable, is dropped.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
+from janedoe.synthetic.within_bin import draw_grid_cells
 
 DEFAULT_FLOAT_BINS = 32
 DEFAULT_INTEGER_BINS = 64
+DISCRETIZE_MODES = ("private", "uniform")
+DEFAULT_PRIVATE_BINS = 16  # bins of roughly equal noisy mass per private-binned column (see dp_binning.py)
+PRIVATE_GRID_CELLS = 1024  # the fine equal-width grid the noisy histogram is measured on (fewer for short integers)
 
 
 @dataclass(frozen=True)
 class ColumnDomain:
-    """One column's cells. kind: "category" (cells are categories) or "integer"/"float" (cells are bins)."""
+    """One column's cells. kind: "category" (cells are categories) or "integer"/"float" (cells are bins).
+
+    grid > 0: privately chosen bins over `grid` equal-width fine cells; bin_starts and grid_weights are None until
+    measured (dp_binning.measure_private_bins), and such a column cannot be encoded before.
+    """
 
     name: str
     kind: str
@@ -31,6 +47,18 @@ class ColumnDomain:
     low: float = 0.0
     high: float = 0.0
     nullable: bool = False
+    grid: int = 0
+    bin_starts: tuple[int, ...] | None = None
+    grid_weights: tuple[float, ...] | None = None
+
+    @property
+    def needs_private_bins(self) -> bool:
+        return self.grid > 0 and self.bin_starts is None
+
+    @property
+    def grid_domain(self) -> "ColumnDomain":
+        """The fine grid as an equal-width column (its cells are the grid's)."""
+        return replace(self, cells=self.grid, grid=0, bin_starts=None, grid_weights=None)
 
     @property
     def size(self) -> int:
@@ -90,8 +118,12 @@ def _bound_as_number(value, arrow_type: pa.DataType, where: str) -> float:
     return float(value)
 
 
-def column_domain(name: str, arrow_type: pa.DataType, spec) -> ColumnDomain:
-    """The declared domain of one column; `spec` has bounds/categories/bins/nullable (a policy column or a dict)."""
+def column_domain(name: str, arrow_type: pa.DataType, spec, *, discretize: str = "uniform",
+                  private_bins: int = DEFAULT_PRIVATE_BINS) -> ColumnDomain:
+    """The declared domain of one column; `spec` has bounds/categories/bins/nullable (a policy column or a dict).
+
+    discretize="private": a numeric or temporal column without explicit bins gets `private_bins` bins to be measured.
+    """
     where = f"columns.{name}"
     nullable = bool(_field(spec, "nullable") or False)
     categories = _field(spec, "categories")
@@ -117,23 +149,38 @@ def column_domain(name: str, arrow_type: pa.DataType, spec) -> ColumnDomain:
     low, high = (_bound_as_number(bound, arrow_type, where) for bound in bounds)
     if not np.isfinite(low) or not np.isfinite(high) or high < low:
         raise JaneDoeInputError("bounds must be finite with low <= high", where=where)
+    grid = 0
     if is_integer:
         low, high = float(np.ceil(low)), float(np.floor(high))
         span = int(high - low) + 1
-        cells = min(int(bins) if bins else DEFAULT_INTEGER_BINS, span)
+        if discretize == "private" and not bins and span > private_bins:
+            cells, grid = private_bins, min(PRIVATE_GRID_CELLS, span)
+        else:
+            cells = min(int(bins) if bins else DEFAULT_INTEGER_BINS, span)
+    elif discretize == "private" and not bins:
+        cells, grid = private_bins, PRIVATE_GRID_CELLS
     else:
         cells = int(bins) if bins else DEFAULT_FLOAT_BINS
     if cells < 2 or high == low:
         raise JaneDoeInputError("bounds leave a single value: a constant column carries no information", where=where)
     return ColumnDomain(name, "integer" if is_integer else "float", arrow_type, cells, low=low, high=high,
-                        nullable=nullable)
+                        nullable=nullable, grid=grid)
 
 
-def build_domain(schema: pa.Schema, specs: Mapping) -> Domain:
-    """A Domain for every column of `schema`; specs maps column name to its declaration."""
+def build_domain(schema: pa.Schema, specs: Mapping, *, discretize: str = "uniform",
+                 private_bins: int = DEFAULT_PRIVATE_BINS) -> Domain:
+    """A Domain for every column of `schema`; specs maps column name to its declaration.
+
+    discretize: "uniform" (equal-width bins) or "private" (bins to be measured, see dp_binning.py).
+    """
     if len(schema) == 0:
         raise JaneDoeInputError("the table has no columns")
-    return Domain(tuple(column_domain(field.name, field.type, specs.get(field.name)) for field in schema))
+    if discretize not in DISCRETIZE_MODES:
+        raise JaneDoeInputError("discretize must be private or uniform", where="synthetic.discretize")
+    if isinstance(private_bins, bool) or not isinstance(private_bins, int | np.integer) or private_bins < 2:
+        raise JaneDoeInputError("private_bins must be an integer of at least 2", where="synthetic.private_bins")
+    return Domain(tuple(column_domain(field.name, field.type, specs.get(field.name), discretize=discretize,
+                                      private_bins=int(private_bins)) for field in schema))
 
 
 def _numeric_values(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) -> np.ndarray:
@@ -147,6 +194,8 @@ DROPPED = -1  # the cell of a value that does not fit its column's declared doma
 
 def encode_column(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) -> np.ndarray:
     """Cell index of every value (int64); the null cell is the last one; DROPPED where the value does not fit."""
+    if domain.grid:
+        return _encode_private_bins(column, domain)
     is_null = column.is_null(nan_is_null=True).to_numpy(zero_copy_only=False)
     missing = domain.cells if domain.nullable else DROPPED
     if domain.kind == "category":
@@ -165,6 +214,16 @@ def encode_column(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) -> n
     return codes
 
 
+def _encode_private_bins(column: pa.ChunkedArray | pa.Array, domain: ColumnDomain) -> np.ndarray:
+    if domain.bin_starts is None:
+        raise ValueError(f"column {domain.name!r}: its private bins are not measured yet")
+    fine = encode_column(column, domain.grid_domain)
+    inside = (fine >= 0) & (fine < domain.grid)
+    codes = np.where(fine == DROPPED, DROPPED, domain.cells)  # the null cell (nullable columns only)
+    codes[inside] = np.searchsorted(np.asarray(domain.bin_starts), fine[inside], side="right") - 1
+    return codes
+
+
 def encode(table: pa.Table, domain: Domain) -> np.ndarray:
     """The table as an (rows, columns) int64 matrix of cell indices, without the records that were DROPPED."""
     codes = np.empty((table.num_rows, len(domain.columns)), dtype=np.int64)
@@ -174,10 +233,16 @@ def encode(table: pa.Table, domain: Domain) -> np.ndarray:
 
 
 def decode_column(codes: np.ndarray, domain: ColumnDomain, rng: np.random.Generator) -> pa.Array:
-    """Cells back to values of the column's type: a category, or a uniform draw inside the bin."""
+    """Cells back to values of the column's type: a category, or a uniform draw inside the bin (a private bin: a
+    fine cell drawn from the measured fine distribution, then a uniform draw inside that cell)."""
     is_null = codes >= domain.cells if domain.nullable else None
     safe = np.where(is_null, 0, codes) if is_null is not None else codes
-    if domain.kind == "category":
+    if domain.grid:
+        if domain.bin_starts is None:
+            raise ValueError(f"column {domain.name!r}: its private bins are not measured yet")
+        fine = draw_grid_cells(safe, np.asarray(domain.bin_starts), np.asarray(domain.grid_weights), rng)
+        values = decode_column(fine, replace(domain.grid_domain, nullable=False), rng)
+    elif domain.kind == "category":
         values = domain.categories.take(pa.array(safe))
     elif domain.kind == "integer":
         width = (domain.high - domain.low + 1.0) / domain.cells

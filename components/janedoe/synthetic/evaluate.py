@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.marginals import marginal_counts
+from janedoe.synthetic.prediction_utility import prediction_utility, split_rows
 
 MAX_TRIPLES = 400
 
@@ -142,14 +143,16 @@ def _naive_bayes(features: np.ndarray, labels: np.ndarray, sizes: list[int], cla
     return predict
 
 
-def utility(cells: SharedCells, target: str, *, seed: int = 0) -> dict:
-    """Train-on-synthetic/test-on-real accuracy against train-on-real, on a seeded 30% test split of the real rows."""
+def utility(cells: SharedCells, target: str, *, seed: int = 0, train: np.ndarray | None = None,
+            test: np.ndarray | None = None) -> dict:
+    """Train-on-synthetic/test-on-real accuracy against train-on-real, on the real `test` rows (by default a seeded
+    30% split of the real rows)."""
     if target not in cells.names:
         raise JaneDoeInputError("the target column is not in both tables", where="target")
     t = cells.names.index(target)
     others = [j for j in range(len(cells.names)) if j != t]
-    order = np.random.default_rng(seed).permutation(cells.real.shape[0])
-    test, train = order[: len(order) * 3 // 10], order[len(order) * 3 // 10 :]
+    if train is None or test is None:
+        train, test = split_rows(cells.real.shape[0], seed)
     if test.size == 0 or train.size == 0:
         raise JaneDoeInputError("the real table is too small for a train/test split", where="target")
     feature_sizes = [cells.sizes[j] for j in others]
@@ -227,8 +230,12 @@ def exact_copy_rate(real: pa.Table, synthetic: pa.Table, names: list[str], *, se
 
 
 def evaluate(real: pa.Table, synthetic: pa.Table, *, target: str | None = None, max_bins: int = 20,
-             seed: int = 0) -> dict:
-    """All metrics in one JSON-ready dict: 1/2/3-way TV, correlation difference, TSTR, DCR, exact copies."""
+             seed: int = 0, holdout: pa.Table | None = None) -> dict:
+    """All metrics in one JSON-ready dict: 1/2/3-way TV, correlation difference, TSTR, DCR, exact copies.
+
+    The prediction tests train on `real` and on `synthetic` and test on `holdout` (real rows the synthesizer never
+    saw), or, without one, on a seeded 30% of `real` (then trained on the other 70%).
+    """
     with np.errstate(over="ignore"):
         cells = shared_cells(real, synthetic, max_bins=max_bins)
         result = {
@@ -242,5 +249,11 @@ def evaluate(real: pa.Table, synthetic: pa.Table, *, target: str | None = None, 
             "exact_copy_rate": exact_copy_rate(real, synthetic, cells.names, seed=seed),
         }
         if target is not None:
-            result["utility"] = utility(cells, target, seed=seed)
+            train = test = None
+            if holdout is not None:
+                cells = shared_cells(pa.concat_tables([real, holdout.select(real.column_names).cast(real.schema)]),
+                                     synthetic, max_bins=max_bins)
+                train, test = np.arange(real.num_rows), np.arange(real.num_rows, cells.real.shape[0])
+            result["utility"] = utility(cells, target, seed=seed, train=train, test=test)
+            result["prediction"] = prediction_utility(cells, target, seed=seed, train=train, test=test)
     return result

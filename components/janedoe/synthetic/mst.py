@@ -4,6 +4,15 @@ The zCDP budget rho (from epsilon, delta by the exact conversion) is split in th
 the exponential mechanism choosing the d-1 tree edges (each round eps = sqrt(8 rho/3 / (d-1))), and the 2-way
 marginals of the chosen edges. Counts get integer noise from the exact discrete Gaussian. Rare cells (noisy count
 below 3 sigma) are merged into one cell per column as MST does; sampling spreads that cell uniformly back.
+
+With a target (or a workload, see workload.py), a tree keeps only one path from each column to the target, which
+loses what a classifier needs. So k = min(TARGET_EDGES, focus pairs) edges beyond the tree are chosen among the focus
+pairs (target x column, pairs within workload sets) inside the same budget: the selection third is split over
+d - 1 + k rounds and the 2-way third planned over d - 1 + k edges. After the tree's edges are measured, each extra
+round picks, by the exponential mechanism, the focus pair the tree model gets most wrong (L1 between its exact 2-way
+and the model's, floored: sensitivity 1) whose junction tree stays within MAX_MODEL_MB; the rho left then measures
+the extra edges (or, if none fits, re-measures the tree's focus edges), so the spent rho is the budget. The model is
+then a junction-tree model (Private-PGM's estimator, warm-started from the tree) instead of a tree.
 """
 
 import itertools
@@ -23,10 +32,19 @@ from janedoe.dp_noise import (
 )
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.domain import Domain, build_domain
+from janedoe.synthetic.junction_sampling import sample_model
+from janedoe.synthetic.junction_tree import GraphicalModel, model_bytes
 from janedoe.synthetic.marginal_source import BatchSource, MarginalQuery, marginal_source, total_cells
 from janedoe.synthetic.private_model import PrivateModel
 from janedoe.synthetic.sampling import sample_tree
+from janedoe.synthetic.target_edges import fit_with_extra_edges, pair_from_tree
 from janedoe.synthetic.tree_model import Measurement, TreeModel, estimate_tree_model
+from janedoe.synthetic.workload import resolve_focus
+
+# edges beyond the tree for a table with a target or workload (at most; fewer when there are fewer focus pairs)
+TARGET_EDGES = 4
+# the junction tree's float64 clique tables an extra edge may grow the model to
+MAX_MODEL_MB = 4.0
 
 
 @dataclass(frozen=True)
@@ -71,13 +89,16 @@ class FittedModel(PrivateModel):
     delta: float
     rho: float
     noise: tuple[NoiseRecord, ...]
+    # with a target: the edges beyond the tree, and the junction-tree model that replaces the tree for sampling
+    extra_edges: tuple[tuple[str, str], ...] = ()
+    graph: GraphicalModel | None = None
 
     @property
     def estimated_rows(self) -> int:
-        return max(1, int(round(self.tree.total)))
+        return max(1, int(round(self.graph.total if self.graph is not None else self.tree.total)))
 
     def sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
-        compressed = sample_tree(self.tree, rows, rng)
+        compressed = sample_tree(self.tree, rows, rng) if self.graph is None else sample_model(self.graph, rows, rng)
         codes = np.empty_like(compressed)
         for position, compression in enumerate(self.compressions):
             codes[:, position] = _expand(compressed[:, position], compression, rng)
@@ -149,9 +170,11 @@ def validate_budget(epsilon: float, delta: float) -> None:
         raise JaneDoeInputError("delta must be between 0 and 1 (exclusive)", where="delta")
 
 
-def check_mst(domain: Domain, epsilon: float, delta: float) -> None:
-    """Refuse a budget MST cannot spend on this domain; needs no data, so it runs before anything is charged."""
+def check_mst(domain: Domain, epsilon: float, delta: float, *, target=None, workload=None) -> None:
+    """Refuse a budget, target or workload MST cannot work with; needs no data, so it runs before anything is
+    charged."""
     validate_budget(epsilon, delta)
+    resolve_focus(domain.names, target, workload)
     width = len(domain.names)
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
@@ -174,8 +197,11 @@ def _compressed_pair(counts: np.ndarray, first: Compression, second: Compression
 
 def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float, delta: float,
             schema: pa.Schema | None = None, rng: np.random.Generator | None = None,
-            iterations: int = 300, one_pass_cells: int = ONE_PASS_CELLS) -> FittedModel:
+            iterations: int = 300, one_pass_cells: int = ONE_PASS_CELLS, target=None, workload=None,
+            target_edges: int = TARGET_EDGES) -> FittedModel:
     """Fit MST under (epsilon, delta)-DP. rng=None draws the noise from the OS CSPRNG; a Generator is for tests.
+
+    target (a column or a list) and workload (lists of columns) add up to `target_edges` edges beyond the tree.
 
     data is an Arrow table, a MarginalSource (e.g. the Spark engine's), or (for inputs larger than memory) a callable
     that returns a fresh iterator of record batches each time it is called, with `schema` given. The data is read
@@ -185,9 +211,11 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     source = marginal_source(data, schema)
     schema = source.schema
     domain = domain_spec if isinstance(domain_spec, Domain) else build_domain(schema, domain_spec)
-    check_mst(domain, epsilon, delta)
+    check_mst(domain, epsilon, delta, target=target, workload=workload)
     names = domain.names
     width = len(names)
+    focus_pairs = resolve_focus(names, target, workload).pairs(width)
+    extra_rounds = min(int(target_edges), len(focus_pairs)) if width > 2 else 0
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
     pairs = list(itertools.combinations(range(width), 2))
@@ -224,7 +252,7 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
             # floor keeps sensitivity 1 (|a - b| <= 1 implies |floor a - floor b| <= 1) and makes scores exact integers
             weights[a, b] = float(np.floor(np.abs(exact - product).sum()))
         largest_gap = max(weights.values()) - min(weights.values())
-        selection_epsilon = _dyadic_below(math.sqrt(8.0 * (rho / 3.0) / (width - 1)), largest_gap)
+        selection_epsilon = _dyadic_below(math.sqrt(8.0 * (rho / 3.0) / (width - 1 + extra_rounds)), largest_gap)
         components = _DisjointSets(width)
         for _ in range(width - 1):
             candidates = [pair for pair in weights if components.find(pair[0]) != components.find(pair[1])]
@@ -234,15 +262,43 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
             noise.append(NoiseRecord("exponential", pair_names, epsilon=float(selection_epsilon)))
             components.union(*chosen)
             edges.append(chosen)
-        sigma_two_way = exact_gaussian_sigma(math.sqrt((width - 1) / (2.0 * (rho / 3.0))))
-        for a, b in edges:
+        sigma_two_way = exact_gaussian_sigma(math.sqrt((width - 1 + extra_rounds) / (2.0 * (rho / 3.0))))
+
+        def measure_edge(a: int, b: int, sigma) -> None:
             counts = two_way[min(a, b), max(a, b)]
             counts = counts if a < b else counts.T
-            noisy = counts + discrete_gaussian(sigma_two_way, counts.size, rng=rng).reshape(counts.shape)
-            noise.append(NoiseRecord("discrete_gaussian", (names[a], names[b]), sigma=float(sigma_two_way)))
-            measurements.append(Measurement((a, b), noisy, np.full(counts.shape, float(sigma_two_way))))
+            noisy = counts + discrete_gaussian(sigma, counts.size, rng=rng).reshape(counts.shape)
+            noise.append(NoiseRecord("discrete_gaussian", (names[a], names[b]), sigma=float(sigma)))
+            measurements.append(Measurement((a, b), noisy, np.full(counts.shape, float(sigma))))
+
+        for a, b in edges:
+            measure_edge(a, b, sigma_two_way)
 
     tree = estimate_tree_model(compressed_sizes, edges, measurements, iterations=iterations)
+    extra: list[tuple[int, int]] = []
+    graph = None
+    if extra_rounds:
+        in_tree = {tuple(sorted(edge)) for edge in edges}
+        limit = MAX_MODEL_MB * 2.0**20
+        for _ in range(extra_rounds):
+            candidates = [p for p in focus_pairs if p not in in_tree and p not in extra
+                          and model_bytes(compressed_sizes, [*edges, *extra, p]) <= limit]
+            if not candidates:
+                break
+            scores = np.array([float(np.floor(np.abs(two_way[p] - tree.total * pair_from_tree(tree, *p)).sum()))
+                               for p in candidates])
+            epsilon_used = _dyadic_below(math.sqrt(8.0 * (rho / 3.0) / (width - 1 + extra_rounds)),
+                                         float(scores.max() - scores.min()))
+            chosen = candidates[int(exponential_mechanism(scores, epsilon_used, 1.0, rng=rng))]
+            noise.append(NoiseRecord("exponential", (names[chosen[0]], names[chosen[1]]), epsilon=float(epsilon_used)))
+            extra.append(chosen)
+        # the rest of the budget: the extra edges, else the tree's focus edges again (else all of its edges)
+        remeasured = extra or [e for e in edges if tuple(sorted(e)) in set(focus_pairs)] or edges
+        left = rho - sum(record.rho for record in noise)
+        sigma_extra = exact_gaussian_sigma(math.sqrt(len(remeasured) / (2.0 * left)))
+        for a, b in remeasured:
+            measure_edge(a, b, sigma_extra)
+        graph = fit_with_extra_edges(tree, measurements, iterations=iterations)
     return FittedModel(
         domain=domain,
         schema=pa.schema([schema.field(name) for name in names]),
@@ -253,4 +309,6 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
         delta=float(delta),
         rho=rho,
         noise=tuple(noise),
+        extra_edges=tuple((names[a], names[b]) for a, b in extra),
+        graph=graph,
     )

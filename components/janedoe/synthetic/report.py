@@ -7,6 +7,7 @@ import numpy as np
 import pyarrow as pa
 from janedoe.synthetic.evaluate import SharedCells, evaluate, shared_cells
 from janedoe.synthetic.marginals import marginal_counts
+from janedoe.synthetic.prediction_utility import no_better_than_majority
 from janedoe.tabular import write_text_atomic
 
 REAL_COLOUR = "#3b6ea5"
@@ -95,6 +96,40 @@ def _rows(pairs) -> str:
     return "".join(f"<tr><th>{_text(name)}</th><td>{_number(value)}</td></tr>" for name, value in pairs)
 
 
+def _prediction_section(evaluation: dict) -> str:
+    """Train-on-synthetic, test-on-real table (accuracy and AUC per model), and a warning when synthetic-trained
+    predictions are no better than always answering the majority class."""
+    utility, prediction = evaluation.get("utility"), evaluation.get("prediction")
+    if utility is None:
+        return "<table><tr><td>no target column given</td></tr></table>"
+    parts = []
+    if no_better_than_majority(prediction, utility):
+        parts.append('<p class="warning" role="alert"><b>Warning:</b> a model trained on the synthetic data predicts '
+                     f'{_text(utility["target"])} no better than always answering the majority class: do not use '
+                     "this synthetic data for that prediction.</p>")
+    if prediction and prediction.get("available"):
+        rows = [("majority class", prediction["majority"]["accuracy"], prediction["majority"]["auc"])]
+        for name in ("gradient boosting", "logistic regression"):
+            for source in ("real", "synthetic"):
+                scores = prediction[name][source]
+                rows.append((f"{name}, trained on {source}", scores["accuracy"], scores["auc"]))
+        rows.append(("naive Bayes, trained on real", utility["train_real_accuracy"], None))
+        rows.append(("naive Bayes, trained on synthetic", utility["train_synthetic_accuracy"], None))
+        body = "".join(f"<tr><th>{_text(name)}</th><td>{_number(accuracy)}</td><td>{_number(auc)}</td></tr>"
+                       for name, accuracy, auc in rows)
+        parts.append(f"<p>Predicting <b>{_text(utility['target'])}</b> on {prediction['test_rows']} held-out real "
+                     "rows:</p><table><tr><th></th><th>accuracy</th><th>AUC</th></tr>" + body + "</table>")
+    else:
+        if prediction is not None:
+            parts.append(f'<p class="note">{_text(prediction["note"])}</p>')
+        parts.append("<table>" + _rows([
+            (f"accuracy predicting {utility['target']}: trained on real", utility["train_real_accuracy"]),
+            ("trained on synthetic", utility["train_synthetic_accuracy"]),
+            ("majority class", utility["majority_accuracy"]),
+        ]) + "</table>")
+    return "".join(parts)
+
+
 def render_html_report(real: pa.Table, synthetic: pa.Table, *, evaluation: dict | None = None,
                        privacy: dict | None = None, target: str | None = None, title: str = "Synthetic data report",
                        worst: int = 6) -> str:
@@ -117,12 +152,6 @@ def render_html_report(real: pa.Table, synthetic: pa.Table, *, evaluation: dict 
         ("median distance to closest real record: synthetic", dcr["synthetic_median"]),
         ("median distance to closest real record: held-out real", dcr["holdout_median"]),
     ]
-    utility = evaluation.get("utility")
-    utility_rows = [] if utility is None else [
-        (f"accuracy predicting {utility['target']}: trained on real", utility["train_real_accuracy"]),
-        ("trained on synthetic", utility["train_synthetic_accuracy"]),
-        ("majority class", utility["majority_accuracy"]),
-    ]
     privacy_rows = list((privacy or {}).items()) or [("privacy parameters", "not given")]
     charts = "".join(_bar_chart(cells, i, one_way.get(cells.names[i], 0.0)) for i in order)
     heat = _heat_map(cells.names, evaluation["tv_2way"]["by_marginal"])
@@ -135,6 +164,7 @@ th {{ font-weight: normal; color: #555; }} td {{ font-variant-numeric: tabular-n
 .grid {{ display: flex; flex-wrap: wrap; gap: 1em; }} figure {{ margin: 0; }}
 .key span {{ display: inline-block; width: 12px; height: 12px; margin: 0 4px 0 12px; }}
 .note {{ color: #666; font-size: 0.9em; }}
+.warning {{ background: #fde8e8; border: 2px solid #c0392b; color: #7b1e14; padding: 0.6em 1em; }}
 </style></head><body>
 <h1>{_text(title)}</h1>
 <h2>Privacy</h2><table>{_rows(privacy_rows)}</table>
@@ -146,7 +176,7 @@ distributions: 0 is identical, 1 is disjoint. Many-valued numeric columns are co
 </span>synthetic</p>
 <div class="grid">{charts}</div>
 <h2>2-way errors</h2>{heat}
-<h2>Utility</h2><table>{_rows(utility_rows) or "<tr><td>no target column given</td></tr>"}</table>
+<h2>Utility</h2>{_prediction_section(evaluation)}
 <h2>Disclosure risk</h2><table>{_rows(risk)}</table>
 <p class="note">This report is computed from the real data and is not itself differentially private: share it
 only with people who may see the real data's statistics.</p>

@@ -10,7 +10,8 @@ from janedoe.dp_noise import PrivacyCost, rho_from_epsilon_delta
 from janedoe.errors import JaneDoeInputError
 from janedoe.synthetic.aim import AimModel, check_aim, fit_aim
 from janedoe.synthetic.domain import build_domain
-from janedoe.synthetic.marginal_source import BatchSource
+from janedoe.synthetic.dp_binning import epsilon_for_synthesizer, measure_private_bins, private_domain_options
+from janedoe.synthetic.marginal_source import BatchSource, marginal_source
 from janedoe.synthetic.mst import FittedModel, check_mst, fit_mst, validate_budget
 
 
@@ -31,7 +32,9 @@ def _field(section, name: str):
 
 
 def _budget(section) -> tuple[str, float, float]:
-    method = _field(section, "method") or "mst"
+    # unset: AIM for a table with a target or workload (it served prediction best on Adult, see
+    # bench/results/synthetic_target.md), else MST
+    method = _field(section, "method") or ("aim" if _field(section, "target") or _field(section, "workload") else "mst")
     if method not in ("mst", "aim"):
         raise JaneDoeInputError("the synthetic method must be mst or aim", where="synthetic.method")
     epsilon, delta = _field(section, "epsilon"), _field(section, "delta")
@@ -47,11 +50,22 @@ def check_synthesis(schema: pa.Schema, section, columns: Mapping) -> None:
     schema): after this, fitting cannot fail on the data (records that do not fit the domain are clipped or dropped,
     see domain.py)."""
     method, epsilon, delta = _budget(section)
-    domain = build_domain(schema, columns)
+    domain = build_domain(schema, columns, **_discretize(section))
+    epsilon = epsilon_for_synthesizer(domain, epsilon, delta)  # what the method may spend once bins are measured
     if method == "aim":
-        check_aim(domain, epsilon, delta, **_aim_options(section))
+        check_aim(domain, epsilon, delta, **_aim_options(section), **_focus(section))
     else:
-        check_mst(domain, epsilon, delta)
+        check_mst(domain, epsilon, delta, **_focus(section))
+
+
+def _focus(section) -> dict:
+    """The section's target columns and workload marginals (validated against the table by the fit)."""
+    return {"target": _field(section, "target"), "workload": _field(section, "workload")}
+
+
+def _discretize(section) -> dict:
+    """Private bins (the default) or equal-width ones for numeric columns without declared bins (dp_binning.py)."""
+    return private_domain_options(_field(section, "discretize"), _field(section, "private_bins"))
 
 
 def _aim_options(section) -> dict:
@@ -70,11 +84,17 @@ def fit_synthesis_model(data: BatchSource, section, columns: Mapping, *,
     """The section's method fitted under its budget; the noise comes from the OS CSPRNG, drawn where this runs.
 
     data is an Arrow table, a re-readable batch source with its `schema`, or a MarginalSource (see fit_mst).
+    Numeric columns without declared bins get private bins first, from the same budget (dp_binning.py).
     """
     method, epsilon, delta = _budget(section)
+    source = marginal_source(data, schema)
+    binned = measure_private_bins(source, build_domain(source.schema, columns, **_discretize(section)),
+                                  epsilon=epsilon, delta=delta)
+    data, columns, epsilon = source, binned.domain, binned.epsilon  # the method spends what the bins left
     if method == "aim":
-        return fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema, **_aim_options(section))
-    return fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema)
+        return binned.account(fit_aim(data, columns, epsilon=epsilon, delta=delta, schema=schema,
+                                      **_aim_options(section), **_focus(section)))
+    return binned.account(fit_mst(data, columns, epsilon=epsilon, delta=delta, schema=schema, **_focus(section)))
 
 
 def synthesis_rows(model: FittedModel | AimModel, section, rows: int | None = None) -> int:

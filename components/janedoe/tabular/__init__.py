@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from janedoe.tabular.formats import table_format
+    from janedoe.tabular.jsonl_io import encode_jsonl
     from janedoe.tabular.pandas_guard import keep_pandas_out
     from janedoe.tabular.pipelining import WriteBehind, read_ahead
     from janedoe.tabular.reading import iter_batches, read_schema, read_table
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 # Imported on first use (PEP 562): `keep_pandas_out` and `write_text_atomic` must not cost a CLI's start pyarrow.
 _MODULE_OF = {
     "table_format": "formats",
+    "encode_jsonl": "jsonl_io",
     "keep_pandas_out": "pandas_guard",
     "WriteBehind": "pipelining",
     "read_ahead": "pipelining",
@@ -37,6 +39,7 @@ __all__ = [
     "AtomicTableWriter",
     "write_table_atomic",
     "write_text_atomic",
+    "encode_jsonl",
     "table_format",
     "read_ahead",
     "WriteBehind",

@@ -5,7 +5,7 @@ The writer builds each line with Arrow string kernels, column by column, instead
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -131,3 +131,20 @@ def jsonl_lines(batch: pa.RecordBatch) -> pa.Array:
         parts.extend([prefix, _json_values(batch.column(index))])
     parts.append("}\n")
     return pc.binary_join_element_wise(*parts, "")
+
+
+def jsonl_bytes(batch: pa.RecordBatch) -> bytes:
+    """The batch as JSON Lines (UTF-8): the lines' bytes taken from the Arrow buffer whole, not joined row by row."""
+    lines = jsonl_lines(batch)
+    if len(lines) == 0:
+        return b""
+    start, end = lines.offsets[0].as_py(), lines.offsets[-1].as_py()
+    return lines.buffers()[2][start:end].to_pybytes()
+
+
+def encode_jsonl(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:
+    """JSON Lines bytes batch by batch (each cast to `schema`), the same bytes a .jsonl file gets: for streaming."""
+    for batch in batches:
+        chunk = jsonl_bytes(batch if batch.schema == schema else batch.cast(schema))
+        if chunk:
+            yield chunk

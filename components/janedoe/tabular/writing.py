@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
 from janedoe.tabular.formats import table_format
-from janedoe.tabular.jsonl_io import jsonl_lines
+from janedoe.tabular.jsonl_io import jsonl_bytes
 
 
 class AtomicTableWriter:
@@ -59,9 +59,7 @@ class AtomicTableWriter:
         if batch.schema != self.schema:
             batch = batch.cast(self.schema)
         if self.format == "jsonl":
-            lines = jsonl_lines(batch)
-            if len(lines):
-                self._sink.write("".join(lines.to_pylist()).encode("utf-8"))
+            self._sink.write(jsonl_bytes(batch))
         else:
             self._writer.write_batch(batch)
         self.rows_written += batch.num_rows
