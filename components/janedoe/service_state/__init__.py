@@ -7,7 +7,6 @@ from janedoe.service_state.api_keys import KeyInfo, Principal, check_name
 from janedoe.service_state.audit import AuditEntry, AuditLog
 from janedoe.service_state.dataset_files import UploadDir, ingest_dataset
 from janedoe.service_state.datasets import DatasetRecord
-from janedoe.service_state.engine import normalize_state_url
 from janedoe.service_state.formula_escape import escape_formulas, formula_safe_batches
 from janedoe.service_state.jobs import DONE, FAILED, QUEUED, RUNNING, JobRecord, this_runner
 from janedoe.service_state.leftovers import remove_leftovers
@@ -43,7 +42,6 @@ __all__ = [
     "escape_formulas",
     "formula_safe_batches",
     "renamed_error",
-    "normalize_state_url",
     "check_name",
     "this_runner",
     "QUEUED",
