@@ -50,7 +50,7 @@ _MEGABYTE = 2.0**20
 # step is a few passes over every clique table, and at the size limit a full schedule would take minutes per round
 _FULL_SCHEDULE_CELLS = 2**16
 # how much more a focus marginal (one holding a target, or a workload set) weighs in AIM's candidate weights
-FOCUS_WEIGHT = 4
+FOCUS_WEIGHT = 2
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,10 @@ def _dyadic_epsilon(epsilon: float, largest_gap: float, sensitivity: int) -> Fra
     return Fraction(math.floor(epsilon * 2.0**bits), 2**bits)
 
 
-def _candidates(sizes: list[int], degree: int, limit_bytes: float, focus: Focus = Focus()) -> dict[Clique, int]:
+def _candidates(sizes: list[int], degree: int, limit_bytes: float, focus: Focus | None = None) -> dict[Clique, int]:
     """Downward closure of the workload (every 2- to `degree`-way marginal that fits the limit, and the focus ones),
     AIM's weights: a focus marginal counts FOCUS_WEIGHT times."""
-    width = len(sizes)
+    width, focus = len(sizes), focus or Focus()
     weights = {q: 1 for k in range(2, degree + 1) for q in itertools.combinations(range(width), k)
                if 8 * cells(sizes, q) <= limit_bytes}
     for q in focus.marginals(width, degree):

@@ -9,7 +9,8 @@ Bins are equal-width between the bounds ("uniform"), or, with discretize="privat
 on a fine equal-width grid (dp_binning.py measures it, from the synthesizer's own budget): such a column has `grid`
 fine cells, `bin_starts` (the first grid cell of each bin) and `grid_weights` (the noisy fine distribution that
 values are drawn from inside a bin, within_bin.py). Explicit `bins:` in a column's declaration are always uniform,
-and an integer column whose values all fit in the bins gets one cell per value: neither costs privacy.
+and an integer column with at most DEFAULT_INTEGER_BINS values (or private_bins, if more) keeps one cell per value,
+as with uniform bins: neither costs privacy. So private bins only replace equal-width bins that would merge values.
 
 Values outside the bounds are clipped to them; NaN counts as missing; a record with a value outside its column's
 declared categories, or missing where the column is not declared nullable, is dropped.
@@ -153,7 +154,7 @@ def column_domain(name: str, arrow_type: pa.DataType, spec, *, discretize: str =
     if is_integer:
         low, high = float(np.ceil(low)), float(np.floor(high))
         span = int(high - low) + 1
-        if discretize == "private" and not bins and span > private_bins:
+        if discretize == "private" and not bins and span > max(private_bins, DEFAULT_INTEGER_BINS):
             cells, grid = private_bins, min(PRIVATE_GRID_CELLS, span)
         else:
             cells = min(int(bins) if bins else DEFAULT_INTEGER_BINS, span)
@@ -243,6 +244,7 @@ def decode_column(codes: np.ndarray, domain: ColumnDomain, rng: np.random.Genera
         fine = draw_grid_cells(safe, np.asarray(domain.bin_starts), np.asarray(domain.grid_weights), rng)
         values = decode_column(fine, replace(domain.grid_domain, nullable=False), rng)
     elif domain.kind == "category":
+        assert domain.categories is not None  # a category column is built with its categories
         values = domain.categories.take(pa.array(safe))
     elif domain.kind == "integer":
         width = (domain.high - domain.low + 1.0) / domain.cells

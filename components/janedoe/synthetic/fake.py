@@ -153,13 +153,13 @@ def _column(spec: FakeColumn, rows: int, rng: np.random.Generator, faker: _Faker
             return pa.array(days.astype(np.int32)).cast(pa.date32())
         seconds = _integers(low * 86400, high * 86400 + 86399, rows, spec.unique, rng, where)
         return pa.array(seconds).cast(pa.timestamp("s"))
-    low = float(spec.min) if spec.min is not None else (1.0 if spec.unique else 0.0)
-    high = float(spec.max) if spec.max is not None else (low + rows - 1 if spec.unique else 1_000_000.0)
-    if high < low:
+    lowest = float(spec.min) if spec.min is not None else (1.0 if spec.unique else 0.0)
+    highest = float(spec.max) if spec.max is not None else (lowest + rows - 1 if spec.unique else 1_000_000.0)
+    if highest < lowest:
         raise JaneDoeInputError("min is above max", where=where)
     if kind == "float":
-        return pa.array(low + rng.random(rows) * (high - low))
-    return pa.array(_integers(int(np.ceil(low)), int(np.floor(high)), rows, spec.unique, rng, where))
+        return pa.array(lowest + rng.random(rows) * (highest - lowest))
+    return pa.array(_integers(int(np.ceil(lowest)), int(np.floor(highest)), rows, spec.unique, rng, where))
 
 
 def _integers(low: int, high: int, rows: int, unique: bool, rng: np.random.Generator, where: str) -> np.ndarray:

@@ -9,7 +9,7 @@ is added.
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import pyarrow as pa
@@ -84,7 +84,8 @@ class MarginalQuery:
 class MarginalSource(Protocol):
     """Anything that answers a MarginalQuery with one pass over a table of this schema (a local reader, Spark)."""
 
-    schema: pa.Schema
+    @property
+    def schema(self) -> pa.Schema: ...
 
     def count(self, query: MarginalQuery) -> MarginalCounts: ...
 
@@ -103,7 +104,7 @@ class BatchMarginalSource:
         return query.split(totals)
 
 
-BatchSource = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]] | MarginalSource
+BatchSource: TypeAlias = pa.Table | Callable[[], Iterable[pa.RecordBatch | pa.Table]] | MarginalSource
 
 
 def marginal_source(data: BatchSource, schema: pa.Schema | None = None) -> MarginalSource:

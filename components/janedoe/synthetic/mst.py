@@ -220,7 +220,10 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     rho_one_way = rho if width == 1 else rho / 3.0
     pairs = list(itertools.combinations(range(width), 2))
     one_pass = total_cells(domain.sizes, pairs) <= one_pass_cells
-    first = source.count(MarginalQuery(domain, tuple([(p,) for p in range(width)] + (pairs if one_pass else []))))
+    marginals: list[tuple[int, ...]] = [(p,) for p in range(width)]
+    if one_pass:
+        marginals += pairs
+    first = source.count(MarginalQuery(domain, tuple(marginals)))
     one_way = [counts.astype(np.float64) for counts in first.arrays[:width]]
     noise: list[NoiseRecord] = []
 
@@ -281,7 +284,7 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
         in_tree = {tuple(sorted(edge)) for edge in edges}
         limit = MAX_MODEL_MB * 2.0**20
         for _ in range(extra_rounds):
-            candidates = [p for p in focus_pairs if p not in in_tree and p not in extra
+            candidates = [(p[0], p[1]) for p in focus_pairs if p not in in_tree and p not in extra
                           and model_bytes(compressed_sizes, [*edges, *extra, p]) <= limit]
             if not candidates:
                 break
@@ -298,7 +301,8 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
         sigma_extra = exact_gaussian_sigma(math.sqrt(len(remeasured) / (2.0 * left)))
         for a, b in remeasured:
             measure_edge(a, b, sigma_extra)
-        graph = fit_with_extra_edges(tree, measurements, iterations=iterations)
+        # warm-started from the fitted tree, only the extra edges' fit is left: a third of the steps
+        graph = fit_with_extra_edges(tree, measurements, iterations=max(1, iterations // 3))
     return FittedModel(
         domain=domain,
         schema=pa.schema([schema.field(name) for name in names]),

@@ -1,13 +1,30 @@
 """What a fitted MST or AIM model shares: the privacy it spent, and rows sampled with the input's schema."""
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
-from janedoe.synthetic.domain import decode
+from janedoe.synthetic.domain import Domain, decode
+
+if TYPE_CHECKING:
+    from janedoe.synthetic.mst import NoiseRecord
 
 
 class PrivateModel:
     """Mixed into the frozen model dataclasses, which provide domain, schema, noise, estimated_rows, sample_codes."""
+
+    domain: Domain
+    schema: pa.Schema
+    noise: tuple["NoiseRecord", ...]
+
+    @property
+    def estimated_rows(self) -> int:
+        raise NotImplementedError
+
+    def sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
 
     @property
     def rho_spent(self) -> float:

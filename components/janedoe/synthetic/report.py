@@ -133,6 +133,8 @@ def _prediction_section(evaluation: dict) -> str:
 def render_html_report(real: pa.Table, synthetic: pa.Table, *, evaluation: dict | None = None,
                        privacy: dict | None = None, target: str | None = None, title: str = "Synthetic data report",
                        worst: int = 6) -> str:
+    """One self-contained HTML page comparing real and synthetic data (marginals, correlations, utility), so a data
+    owner can judge the synthetic table before sharing it; its figures are about the real data too: keep it private."""
     cells = shared_cells(real, synthetic)
     evaluation = evaluation or evaluate(real, synthetic, target=target)
     one_way = evaluation["tv_1way"]["by_marginal"]

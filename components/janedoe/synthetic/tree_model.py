@@ -47,7 +47,7 @@ def _logsumexp(values: np.ndarray, axis: int | None) -> np.ndarray:
     return summed.squeeze(axis=axis) if axis is not None else summed.reshape(())
 
 
-class _Forest:
+class ColumnForest:
     """Rooted forest over the columns; edge potentials are stored per child as (parent cells, child cells)."""
 
     def __init__(self, sizes: Sequence[int], edges: Sequence[tuple[int, int]]) -> None:
@@ -107,7 +107,7 @@ def estimate_total(measurements: Sequence[Measurement]) -> float:
     return max(1.0, float(np.sum(weights * sums) / np.sum(weights)))
 
 
-def _warm_start(forest: _Forest, node_measurements, edge_measurements):
+def _warm_start(forest: ColumnForest, node_measurements, edge_measurements):
     """Log-potentials of the tree factorisation of the clipped measurements: exact when they are consistent."""
     node_theta = []
     for node, size in enumerate(forest.sizes):
@@ -133,7 +133,7 @@ def _warm_start(forest: _Forest, node_measurements, edge_measurements):
 def estimate_tree_model(sizes: Sequence[int], edges: Sequence[tuple[int, int]],
                         measurements: Sequence[Measurement], *, iterations: int = 300) -> TreeModel:
     """Fit the tree model to the measurements (1-way on any node, 2-way only on tree edges)."""
-    forest = _Forest(sizes, edges)
+    forest = ColumnForest(sizes, edges)
     total = estimate_total(measurements)
     node_measurements: dict[int, list] = {}
     edge_measurements: dict[int, list] = {}

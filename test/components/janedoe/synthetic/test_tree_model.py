@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 from janedoe.synthetic.sampling import rounded_counts
-from janedoe.synthetic.tree_model import Measurement, _Forest, estimate_tree_model
+from janedoe.synthetic.tree_model import ColumnForest, Measurement, estimate_tree_model
 
 
 def _brute_force(sizes, forest, node_theta, edge_theta):
@@ -22,7 +22,7 @@ def _brute_force(sizes, forest, node_theta, edge_theta):
 def test_belief_propagation_matches_enumeration(edges):
     rng = np.random.default_rng(0)
     sizes = (2, 3, 4, 2)
-    forest = _Forest(sizes, edges)
+    forest = ColumnForest(sizes, edges)
     node_theta = [rng.normal(size=s) for s in sizes]
     edge_theta = {c: rng.normal(size=(sizes[p], sizes[c])) for c, p in enumerate(forest.parent) if p >= 0}
     node_log, edge_log = forest.log_marginals(node_theta, edge_theta)
@@ -40,7 +40,7 @@ def test_belief_propagation_matches_enumeration(edges):
 
 def test_a_cycle_is_refused():
     with pytest.raises(ValueError, match="cycle"):
-        _Forest((2, 2, 2), [(0, 1), (1, 2), (2, 0)])
+        ColumnForest((2, 2, 2), [(0, 1), (1, 2), (2, 0)])
 
 
 def test_noisy_measurements_become_a_consistent_model_closer_to_the_truth():
