@@ -8,7 +8,7 @@ VENV := .venv
 export POETRY_PYPI_MIRROR_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null || $(PYTHON) -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install system-packages demo demo-spark test bench lint check clean
+.PHONY: install system-packages demo demo-spark test bench lint docs check clean
 
 $(POETRY):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,9 +47,17 @@ test: install system-packages
 bench: install
 	$(VENV)/bin/python scripts/bench.py
 
+# Type checking covers every component brick (configuration: [tool.mypy] in pyproject.toml).
+MYPY_PACKAGES = $(patsubst components/janedoe/%/__init__.py,-p janedoe.%,$(wildcard components/janedoe/*/__init__.py))
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/poly check
+	$(VENV)/bin/mypy $(MYPY_PACKAGES)
+
+# The library's documentation site (mkdocs.yml, docs/): every component's interface from its docstrings, into site/.
+docs: install
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 
 clean:
-	rm -rf $(VENV) $(TOOLS) demo-output
+	rm -rf $(VENV) $(TOOLS) demo-output site

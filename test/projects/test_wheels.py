@@ -33,6 +33,12 @@ def _build_wheel(project: str, out_dir: Path) -> Path:
     assert len(wheels) == 1, wheels
     with zipfile.ZipFile(wheels[0]) as archive:  # every wheel carries the license
         assert any(name.endswith(".dist-info/licenses/LICENSE") for name in archive.namelist())
+        # PEP 561: every component brick in the wheel says it is typed
+        files = archive.namelist()
+        packed = {name.split("/")[1] for name in files if name.startswith("janedoe/") and name.count("/") > 1}
+        components = {path.name for path in (ROOT / "components" / "janedoe").iterdir() if path.is_dir()}
+        untyped = sorted(b for b in packed & components if f"janedoe/{b}/py.typed" not in files)
+        assert not untyped, f"{wheels[0].name}: no py.typed in {untyped}"
     target = out_dir / wheels[0].name
     shutil.move(wheels[0], target)
     shutil.rmtree(project_dir / "dist", ignore_errors=True)
@@ -133,6 +139,8 @@ def test_api_wheel_installs_alone_and_serves(tmp_path, python):
                 time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/openapi.json", timeout=5) as response:
             assert "/v1/datasets" in response.read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ui/app.js", timeout=5) as response:
+            assert b"sessionStorage" in response.read()  # the web page's files ship inside the wheel
     finally:
         server.terminate()
         server.wait(timeout=30)

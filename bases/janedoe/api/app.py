@@ -4,13 +4,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from janedoe.api import (
+    analysis_jobs_routes,
     datasets_routes,
     dp_routes,
     jobs_routes,
     kanon_routes,
     keys_routes,
     mask_routes,
+    review_routes,
     sql_datasets_routes,
+    stage_one_routes,
+    web_routes,
 )
 from janedoe.api.errors import ERROR_RESPONSES, install_error_handlers
 from janedoe.api.limits import BodySizeLimit
@@ -51,4 +55,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
 
 def _area_routers():
-    return [keys_routes, datasets_routes, sql_datasets_routes, mask_routes, dp_routes, kanon_routes, jobs_routes]
+    return [keys_routes, datasets_routes, sql_datasets_routes, mask_routes, dp_routes, kanon_routes, jobs_routes,
+            stage_one_routes, analysis_jobs_routes, review_routes, web_routes]

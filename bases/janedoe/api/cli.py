@@ -1,4 +1,4 @@
-"""`janedoe-api serve ...` and `janedoe-api keys create ...`."""
+"""`janedoe-api serve ...`, `janedoe-api runner ...` and `janedoe-api keys create ...`."""
 
 import argparse
 import os
@@ -34,6 +34,27 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-format", choices=LOG_FORMATS, default=None,
                        help="text (default) or json: one JSON object per line, with a request id, never data values")
 
+    runner = commands.add_parser(
+        "runner", help="run queued analysis jobs in the sandbox",
+        description="Loops: fail the jobs of dead runners, claim a queued job, run it in the sandbox. Start as many "
+        "runners as you like on hosts that share the state and the data directory; Ctrl-C or SIGTERM cancels the "
+        "running jobs (marked failed) and exits.",
+    )
+    runner.add_argument("--state", default=None,
+                        help=f"the server's state (default JANEDOE_API_STATE, JANEDOE_API_STATE_FILE or "
+                        f"{DEFAULT_STATE})")
+    runner.add_argument("--data-dir", default=None,
+                        help="the API servers' data directory (default JANEDOE_API_DATA_DIR, else beside a SQLite "
+                        "state)")
+    runner.add_argument("--max-jobs", type=int, default=1, help="jobs this process runs at once (1)")
+    runner.add_argument("--once", action="store_true", help="claim and run at most one job per slot, then exit")
+    runner.add_argument("--per-analyst", type=int, default=2,
+                        help="running jobs per analyst across all runners (2): use the same value on every runner")
+    runner.add_argument("--poll-seconds", type=float, default=2.0, help="wait between claims when idle (2)")
+    runner.add_argument("--heartbeat-seconds", type=float, default=10.0,
+                        help="how often a running job is marked alive (10); a job silent for 6x this (at least "
+                        "120 s) is failed by the other runners")
+
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="key_command", required=True)
     create = key_commands.add_parser("create", help="create a key and print it (the only time it is shown)")
@@ -53,6 +74,17 @@ def main() -> None:
     try:
         if arguments.command == "serve":
             _serve(arguments)
+        elif arguments.command == "runner":
+            from janedoe.api.runner_process import run_runner
+
+            environ = dict(os.environ)
+            if arguments.state is None and "JANEDOE_API_STATE" not in environ \
+                    and "JANEDOE_API_STATE_FILE" not in environ:
+                arguments.state = DEFAULT_STATE
+            settings = ApiSettings.from_environment(environ, state=arguments.state, data_dir=arguments.data_dir)
+            run_runner(settings.state, data_dir=settings.data_dir, max_jobs=arguments.max_jobs,
+                       once=arguments.once, per_analyst=arguments.per_analyst, poll_seconds=arguments.poll_seconds,
+                       heartbeat_seconds=arguments.heartbeat_seconds)
         else:
             _create_key(arguments)
     except JaneDoeInputError as error:

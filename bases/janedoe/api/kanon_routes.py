@@ -15,6 +15,7 @@ from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import EncodingForm, FormulaEscapeForm, saved_upload
 from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
+from janedoe.option_parsing import comma_separated_names
 from janedoe.service_state import formula_safe_batches
 from janedoe.tabular import read_table, write_table_atomic
 from starlette.background import BackgroundTask
@@ -22,10 +23,6 @@ from starlette.background import BackgroundTask
 router = APIRouter(prefix="/v1/kanon", tags=["k-anonymity"])
 
 _COLUMNS = Form(description="comma-separated column names", pattern=r"^[^,]+(,[^,]+)*$")
-
-
-def _names(value: str | None) -> list[str]:
-    return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
 def _measurement(
@@ -47,7 +44,8 @@ async def check(
     """k, l, t and re-identification risk of the file for these quasi-identifiers."""
     async with saved_upload(svc.state, file) as (_uploads, path, _shown):
         result = await call_with_timeout(
-            svc.settings.request_timeout_seconds, _measurement, path, _names(qi), _names(sensitive), k, encoding
+            svc.settings.request_timeout_seconds, _measurement, path, comma_separated_names(qi),
+            comma_separated_names(sensitive), k, encoding,
         )
     await run_in_threadpool(
         svc.state.audit.record, analyst=caller.name, role=caller.role, action="kanon.check", rows=result["records"]
@@ -90,7 +88,8 @@ async def apply(
     """Generalize (and suppress) quasi-identifiers until k (and l / t) hold; values use each column's flat
     hierarchy, or Mondrian's ranges (the default method)."""
     config = AnonymizationConfig(
-        quasi_identifiers=_names(qi), k=k, sensitive=_names(sensitive), l=l, t=t, max_suppression=max_suppression,
+        quasi_identifiers=comma_separated_names(qi), k=k, sensitive=comma_separated_names(sensitive), l=l, t=t,
+        max_suppression=max_suppression,
         method=method, time_limit_seconds=svc.settings.request_timeout_seconds,
     )
     async with saved_upload(svc.state, file, keep=True) as (uploads, path, shown_name):

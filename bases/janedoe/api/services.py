@@ -1,12 +1,15 @@
 """What the routes share inside one process: the state store, the key cache, the rate limiter, the settings."""
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Request
+from janedoe.analysis_jobs import AnalysisJobs, ReleaseReviews
 from janedoe.api.auth import KeyCache
 from janedoe.api.limits import RateLimiter
 from janedoe.api.settings import ApiSettings
+from janedoe.errors import JaneDoeInputError
 from janedoe.ledger import Ledger
 from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore, SyntheticJobs, remove_leftovers
 
@@ -20,6 +23,8 @@ class Services:
     views: MaskedViews
     privacy: DatasetPrivacy
     synthetic_jobs: SyntheticJobs
+    analysis_jobs: AnalysisJobs
+    reviews: ReleaseReviews
 
     @classmethod
     def start(cls, settings: ApiSettings) -> "Services":
@@ -29,6 +34,7 @@ class Services:
             remove_leftovers(state.datasets.data_dir)  # raw upload copies and temp files of crashed processes
         views = MaskedViews()
         privacy = DatasetPrivacy(Ledger.open(state.ledger_url), views)
+        analysis_jobs = AnalysisJobs.from_state(state)
         return cls(
             settings=settings,
             state=state,
@@ -37,7 +43,15 @@ class Services:
             views=views,
             privacy=privacy,
             synthetic_jobs=SyntheticJobs(state, privacy),
+            analysis_jobs=analysis_jobs,
+            reviews=ReleaseReviews(analysis_jobs),
         )
+
+    def stage_one_dir(self, dataset_id: str) -> Path:
+        """Where a dataset's stage-1 package lives: the same folder the job runner publishes to and reads from."""
+        if self.state.datasets.data_dir is None:
+            raise JaneDoeInputError("this server has no data directory for stage-1 packages", where="--data-dir")
+        return Path(self.state.datasets.data_dir) / "stage-one" / dataset_id
 
     def close(self) -> None:
         self.synthetic_jobs.shutdown()

@@ -8,12 +8,15 @@ import sys
 from typing import Annotated
 
 import typer
+from janedoe.cli.api_client import ServerRefused
 from janedoe.cli.db_commands import db_app
 from janedoe.cli.dp_commands import dp_app
+from janedoe.cli.job_commands import job_app
 from janedoe.cli.kanon_commands import kanon_app
 from janedoe.cli.mask_commands import mask
 from janedoe.cli.policy_commands import policy_app
 from janedoe.cli.rendering import stderr
+from janedoe.cli.review_commands import review_app
 from janedoe.cli.synth_commands import synth_app
 from janedoe.errors import JaneDoeInputError
 
@@ -33,6 +36,8 @@ app.add_typer(kanon_app, name="kanon")
 app.add_typer(dp_app, name="dp")
 app.add_typer(synth_app, name="synth")
 app.add_typer(db_app, name="db")
+app.add_typer(job_app, name="job")
+app.add_typer(review_app, name="review")
 
 
 def installed_version() -> str:
@@ -74,6 +79,9 @@ def main() -> None:
     except JaneDoeInputError as error:
         stderr().print(f"error: {error}", markup=False)
         sys.exit(2)
+    except ServerRefused as error:  # the API said no, or could not be reached
+        stderr().print(f"error: {error}", markup=False)
+        sys.exit(1)
     except typer.Exit as done:
         sys.exit(done.exit_code)
     except (typer.Abort, KeyboardInterrupt):

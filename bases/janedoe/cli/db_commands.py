@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from janedoe.cli.rendering import stderr
+from janedoe.option_parsing import comma_separated_names
 
 db_app = typer.Typer(help="Anonymize whole SQL databases (SQLite, PostgreSQL): scan, masked copy, masked dump,"
                      " masking in place.",
@@ -41,10 +42,6 @@ def _table_progress():
         yield update
 
 
-def _tables(option: str | None) -> list[str] | None:
-    return [name.strip() for name in option.split(",") if name.strip()] if option else None
-
-
 @db_app.command("scan")
 def scan(
     url: str = typer.Argument(..., help="sqlite:///file.db, file.db or postgresql://user@host/db"),
@@ -52,7 +49,8 @@ def scan(
     sample_rows: int = typer.Option(500, "--sample-rows", min=1, help="rows sampled per table"),
 ) -> None:
     """Write a starting policy for every table and column, with suggested rules and the reason for each."""
-    from janedoe.sqldb import redact_url, scan_database
+    from janedoe.database_access import redact_url
+    from janedoe.sqldb import scan_database
 
     text = scan_database(url, sample_rows=sample_rows)
     if out is None:
@@ -80,14 +78,16 @@ def copy(
     ),
 ) -> None:
     """Copy a database with every table masked by the policy; keys, uniques and joins stay valid."""
+    from janedoe.database_access import redact_url
     from janedoe.policy import load_policy
-    from janedoe.sqldb import copy_database, redact_url
+    from janedoe.sqldb import copy_database
 
     loaded = load_policy(policy)
     with _table_progress() as update:
         report = copy_database(
-            loaded, source, target, tables=_tables(tables), batch_size=batch_size, where=where or [],
-            sample=sample or [], replace=replace, seed=seed, policy_name=policy, progress=update, lanes=jobs,
+            loaded, source, target, tables=comma_separated_names(tables) or None, batch_size=batch_size,
+            where=where or [], sample=sample or [], replace=replace, seed=seed, policy_name=policy,
+            progress=update, lanes=jobs,
         )
     total = sum(report.rows.values())
     verb = "resumed and finished" if report.resumed else "copied"
@@ -113,8 +113,9 @@ def dump(
     loaded = load_policy(policy)
     with _table_progress() as update:
         rows = dump_database(
-            loaded, source, output, dialect=dialect, tables=_tables(tables), batch_size=batch_size,
-            where=where or [], sample=sample or [], seed=seed, policy_name=policy, progress=update,
+            loaded, source, output, dialect=dialect, tables=comma_separated_names(tables) or None,
+            batch_size=batch_size, where=where or [], sample=sample or [], seed=seed, policy_name=policy,
+            progress=update,
         )
     stderr().print(f"wrote {output}: {len(rows)} tables, {sum(rows.values())} rows", markup=False)
 
@@ -131,8 +132,9 @@ def anonymize(
     yes: bool = typer.Option(False, "--yes", help="really overwrite the data (without it: say what would change)"),
 ) -> None:
     """Mask tables in place, in one transaction: the same rows `db copy` would write, keys and joins valid."""
+    from janedoe.database_access import redact_url
     from janedoe.policy import load_policy
-    from janedoe.sqldb import anonymize_in_place, redact_url
+    from janedoe.sqldb import anonymize_in_place
 
     loaded = load_policy(policy)
     if not yes:

@@ -12,20 +12,6 @@ dp_app = typer.Typer(help="Differentially private answers with a persisted priva
 LEDGER_HELP = "ledger file path, sqlite:///PATH or postgresql://... (or env JANEDOE_LEDGER, to keep passwords off argv)"
 
 
-def _table_policy(policy, table: str | None, input_path: str, where: str):
-    if table is not None:
-        if table not in policy.tables:
-            raise JaneDoeInputError(f"table {table!r} is not in the policy", where=where)
-        return table, policy.tables[table]
-    with_dp = [name for name, spec in policy.tables.items() if spec.dp is not None]
-    stem = Path(input_path).stem
-    if stem in with_dp:
-        return stem, policy.tables[stem]
-    if len(with_dp) == 1:
-        return with_dp[0], policy.tables[with_dp[0]]
-    raise JaneDoeInputError("name the policy table with --table (no single table has a dp: section)", where=where)
-
-
 def _number(value) -> str:
     if value is None:
         return "-"
@@ -55,14 +41,12 @@ def query(
     """Answer one query with differential privacy; the budget is spent first, then the noise is drawn."""
     from janedoe.dp_noise import run_query
     from janedoe.ledger import Ledger
-    from janedoe.policy import load_policy
+    from janedoe.policy import choose_table, load_policy
     from janedoe.tabular import read_table
 
     policy = load_policy(policy_path)
-    table_name, table_policy = _table_policy(policy, table, input_path, policy_path)
+    table_name, table_policy = choose_table(policy, table, Path(input_path).stem, section="dp", where=policy_path)
     section = table_policy.dp
-    if section is None:
-        raise JaneDoeInputError(f"table {table_name!r} has no dp: section", where=f"{policy_path}: tables.{table_name}")
     dataset = dataset or table_name
     with Ledger.open(ledger_location) as ledger:
         if not ledger.budgets(dataset, analyst):

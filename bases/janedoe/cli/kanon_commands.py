@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from janedoe.cli.rendering import stderr, stdout
 from janedoe.errors import JaneDoeInputError
+from janedoe.option_parsing import comma_separated_names
 
 if TYPE_CHECKING:
     from rich.progress import Progress
@@ -29,10 +30,6 @@ def _spinner(description: str) -> "Progress":
     )
     progress.add_task(description, total=None)
     return progress
-
-
-def _names(text: str | None) -> list[str]:
-    return [name.strip() for name in (text or "").split(",") if name.strip()]
 
 
 def _print_measurement(result: dict) -> None:
@@ -78,12 +75,12 @@ def check(
     from janedoe.k_anonymity import measure
     from janedoe.tabular import read_table
 
-    quasi_identifiers = _names(qi)
+    quasi_identifiers = comma_separated_names(qi)
     if not quasi_identifiers:
         raise JaneDoeInputError("--qi names no column")
     table = read_table(input_path)
     with _spinner("measuring"):
-        result = measure(table, quasi_identifiers, _names(sensitive), k)
+        result = measure(table, quasi_identifiers, comma_separated_names(sensitive), k)
     if as_json:
         stdout().print_json(json.dumps(result.to_dict()))
     else:

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 from janedoe.cli.rendering import stdout
-from janedoe.errors import JaneDoeInputError
 
 policy_app = typer.Typer(help="Check a masking policy, or write a starting one for a file.", no_args_is_help=True)
 
@@ -26,7 +25,7 @@ def check(
     ] = None,
 ) -> None:
     """Validate a policy, and against INPUT's columns and types when given."""
-    from janedoe.policy import load_policy
+    from janedoe.policy import choose_table, load_policy
 
     loaded = load_policy(policy)
     columns = sum(len(t.columns) for t in loaded.tables.values())
@@ -35,13 +34,7 @@ def check(
     stdout().print(f"{policy}: valid ({tables} table{plural}, {columns} columns)", markup=False)
     if input_path is None:
         return
-    table_name = table or input_path.stem
-    if table_name not in loaded.tables:
-        known = ", ".join(sorted(loaded.tables)) or "none"
-        raise JaneDoeInputError(
-            f"table {table_name!r} is not in the policy (its tables: {known}); name one with --table",
-            where=str(input_path),
-        )
+    table_name, _ = choose_table(loaded, table, input_path.stem, where=str(input_path))
     from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
     from janedoe.tabular import read_schema
 

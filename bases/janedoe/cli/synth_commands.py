@@ -29,23 +29,9 @@ synth_app = typer.Typer(
 
 
 def _table_policy(policy_path: Path, table: str | None, input_path: Path):
-    from janedoe.policy import load_policy
+    from janedoe.policy import choose_table, load_policy
 
-    policy = load_policy(policy_path)
-    if table is None:
-        with_synthetic = [name for name, entry in policy.tables.items() if entry.synthetic is not None]
-        if input_path.stem in policy.tables:
-            table = input_path.stem
-        elif len(with_synthetic) == 1:
-            table = with_synthetic[0]
-        else:
-            raise JaneDoeInputError("name the policy table to use with --table", where=str(policy_path))
-    if table not in policy.tables:
-        raise JaneDoeInputError("no such table in the policy", where=f"{policy_path}: tables.{table}")
-    entry = policy.tables[table]
-    if entry.synthetic is None:
-        raise JaneDoeInputError("the table has no synthetic section", where=f"{policy_path}: tables.{table}")
-    return table, entry
+    return choose_table(load_policy(policy_path), table, input_path.stem, section="synthetic", where=str(policy_path))
 
 
 @synth_app.command("fit")
@@ -82,6 +68,112 @@ def fit_command(
         f"wrote {result.table.num_rows} synthetic rows to {output_path}: {result.method} spent epsilon="
         f"{result.epsilon:g} delta={result.delta:g} (rho={result.rho:.6g}); fit {result.fit_seconds:.2f} s, "
         f"sample {result.sample_seconds:.2f} s",
+        markup=False,
+    )
+
+
+def _related_settings(policy_path: Path, tables: tuple[str | None, str | None], paths: tuple[Path, Path],
+                      flags: dict):
+    """(parent table, child table, policy, the pair's settings, where each setting came from): the policy's
+    `relations:` entry for the pair, the flags given overriding it."""
+    from janedoe.policy import choose_relation, load_policy
+
+    policy = load_policy(policy_path)
+    parent_table, child_table = tables
+    chosen = choose_relation(policy.relations or [], parent_table, child_table, paths[0].stem, paths[1].stem,
+                             where=str(policy_path))
+    declared: dict = {}
+    origin = {name: f"--{name.replace('_', '-')}" for name in flags}
+    if chosen is not None:
+        index, relation = chosen
+        declared = relation.model_dump(exclude={"parent", "child"}, exclude_none=True)
+        origin.update({name: f"{policy_path}: relations.{index}.{name}" for name in declared if flags[name] is None})
+        parent_table, child_table = relation.parent, relation.child
+    settings = {**declared, **{name: value for name, value in flags.items() if value is not None}}
+    for name in ("parent_key", "foreign_key", "max_children"):
+        if name not in settings:
+            raise JaneDoeInputError(f"no relation in the policy pairs {paths[0].stem} and {paths[1].stem}: give "
+                                    f"{origin[name]} (or declare the pair under relations:)", where=str(policy_path))
+    return parent_table or paths[0].stem, child_table or paths[1].stem, policy, settings, origin
+
+
+@synth_app.command("fit-related")
+def fit_related_command(
+    parent_path: Annotated[Path, typer.Argument(metavar="PARENT", help="The parent table, one row per person.")],
+    child_path: Annotated[Path, typer.Argument(metavar="CHILD", help="The child table (e.g. orders).")],
+    parent_output: Annotated[Path, typer.Argument(metavar="PARENT_OUT", help="Where the synthetic parents go.")],
+    child_output: Annotated[Path, typer.Argument(metavar="CHILD_OUT", help="Where the synthetic children go.")],
+    policy: Annotated[Path, typer.Option("--policy", help="Policy with both tables' columns and their relations: "
+                                         "entry; the parent's synthetic: section is the budget for the pair.")],
+    parent_key: Annotated[str | None, typer.Option("--parent-key", help="PARENT's key column (default: "
+                                                   "the policy's relation).")] = None,
+    foreign_key: Annotated[str | None, typer.Option("--foreign-key", help="CHILD's column referencing it.")] = None,
+    max_children: Annotated[int | None, typer.Option("--max-children", help="Children kept per parent (the "
+                                                     "bound).")] = None,
+    context: Annotated[list[str] | None, typer.Option("--context", help="Parent column the children depend on "
+                                                      "(repeatable, most important first).")] = None,
+    child_key: Annotated[str | None, typer.Option("--child-key", help="CHILD's own key (renumbered).")] = None,
+    parent_table: Annotated[str | None, typer.Option("--parent-table", help="Policy table (default: the "
+                                                     "relation's, else PARENT's name).")] = None,
+    child_table: Annotated[str | None, typer.Option("--child-table", help="Policy table (default: the "
+                                                    "relation's, else CHILD's name).")] = None,
+    parents: Annotated[int | None, typer.Option("--parents", min=0, help="Parents (default: noisy n).")] = None,
+    parent_share: Annotated[float | None, typer.Option("--parent-share", help="Share of the budget for the parent "
+                                                       "fit (default: the relation's, else 0.5).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for sampling (never the noise).")] = None,
+    ledger: Annotated[str | None, typer.Option("--ledger", help="Privacy ledger to spend the budget from.")] = None,
+    analyst: Annotated[str | None, typer.Option("--analyst", help="Who spends (with --ledger).")] = None,
+    dataset: Annotated[str | None, typer.Option("--dataset", help="Ledger dataset (default: parent "
+                                                "table).")] = None,
+) -> None:
+    """Synthesize a parent table and its child table under one budget per person, with fresh consistent keys.
+
+    The pair's keys, bound and context come from the policy's `relations:` entry; flags override them."""
+    from janedoe.ledger import Ledger
+    from janedoe.synthetic import check_related, fit_related, synthesis_cost
+    from janedoe.tabular import read_schema, read_table, write_table_atomic
+
+    flags = dict(parent_key=parent_key, foreign_key=foreign_key, max_children=max_children, context=context,
+                 child_key=child_key, parent_share=parent_share)
+    parent_table, child_table, loaded, settings, origin = _related_settings(
+        policy, (parent_table, child_table), (parent_path, child_path), flags)
+    for table in (parent_table, child_table):
+        if table not in loaded.tables:
+            raise JaneDoeInputError("no such table in the policy", where=f"{policy}: tables.{table}")
+    parent_entry, child_entry = loaded.tables[parent_table], loaded.tables[child_table]
+    section = parent_entry.synthetic
+    if section is None:
+        raise JaneDoeInputError("the parent table has no synthetic section", where=f"{policy}: tables.{parent_table}")
+    if (ledger is None) != (analyst is None):
+        raise JaneDoeInputError("--ledger and --analyst go together", where="--ledger")
+    parent_schema, child_schema = read_schema(parent_path), read_schema(child_path)
+    for name, path, schema in (("parent_key", parent_path, parent_schema), ("foreign_key", child_path, child_schema),
+                               ("child_key", child_path, child_schema)):
+        if settings.get(name) is not None and settings[name] not in schema.names:
+            raise JaneDoeInputError(f"{settings[name]!r} is not a column of {path.name}", where=origin[name])
+    parent_key, foreign_key, child_key = settings["parent_key"], settings["foreign_key"], settings.get("child_key")
+    max_children = settings["max_children"]
+    options = dict(
+        parent_key=parent_key, foreign_key=foreign_key, context=settings.get("context") or [],
+        max_children=max_children,
+        parent_columns={n: parent_entry.columns.get(n) for n in parent_schema.names if n != parent_key},
+        child_columns={n: child_entry.columns.get(n) for n in child_schema.names if n not in (foreign_key, child_key)},
+        epsilon=section.epsilon, delta=section.delta, method=section.method, child_key=child_key,
+        **({"parent_share": settings["parent_share"]} if "parent_share" in settings else {}))
+    check_related(parent_schema, child_schema, **options)
+    if ledger is not None:
+        with Ledger.open(ledger) as book:
+            book.spend(dataset or parent_table, analyst, synthesis_cost(section),
+                       query=f"synth fit-related {parent_table} {child_table}", mechanism=section.method)
+    with stderr().status(f"fitting {section.method} on {parent_path.name} and {child_path.name}"):
+        model = fit_related(read_table(parent_path), read_table(child_path), **options)
+        synthetic = model.sample(parents, rng=seed)
+    write_table_atomic(synthetic.parents, parent_output)
+    write_table_atomic(synthetic.children, child_output)
+    stdout().print(
+        f"wrote {synthetic.parents.num_rows} synthetic parents to {parent_output} and {synthetic.children.num_rows} "
+        f"children to {child_output}: {model.method} spent epsilon={model.epsilon:g} delta={model.delta:g} "
+        f"(rho={model.rho_spent:.6g}, at most {max_children} children per parent)",
         markup=False,
     )
 

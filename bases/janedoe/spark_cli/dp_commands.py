@@ -4,7 +4,6 @@ import json
 from typing import Annotated
 
 import typer
-from janedoe.spark_cli.policy_tables import table_with_section
 from janedoe.spark_cli.rendering import (
     DelimiterOption,
     FormatOption,
@@ -46,12 +45,12 @@ def query(
 ) -> None:
     """Answer one query with differential privacy on Spark; the budget is spent first, then the noise is drawn once."""
     from janedoe.ledger import Ledger
-    from janedoe.policy import load_policy
+    from janedoe.policy import choose_table, load_policy
     from janedoe.spark_engine import dataset_location, read_dataset, spark_query
 
     loaded = load_policy(policy)
     source = dataset_location(input_path, format=input_format, where="INPUT")
-    table_name, table_policy = table_with_section(loaded, table, source.name, "dp", policy)
+    table_name, table_policy = choose_table(loaded, table, source.name, section="dp", where=policy)
     section = table_policy.dp
     dataset = dataset or table_name
     with Ledger.open(ledger_location) as ledger, spark_progress(master, f"dp query on {source.name}") as spark:

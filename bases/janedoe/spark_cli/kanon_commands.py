@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 from janedoe.errors import JaneDoeInputError
+from janedoe.option_parsing import comma_separated_names
 from janedoe.spark_cli.rendering import (
     DelimiterOption,
     FormatOption,
@@ -22,10 +23,6 @@ kanon_app = typer.Typer(help="k-anonymity, l-diversity, t-closeness and risk on 
 K_NOT_MET_EXIT = 3  # as `janedoe kanon check`
 
 
-def _names(text: str | None) -> list[str]:
-    return [name.strip() for name in (text or "").split(",") if name.strip()]
-
-
 @kanon_app.command("check")
 def check(
     input_path: InputArgument,
@@ -39,13 +36,13 @@ def check(
     """Measure k, class sizes, l, t and re-identification risk with one Spark aggregation; prints JSON."""
     from janedoe.spark_engine import dataset_location, read_dataset, spark_measure
 
-    quasi_identifiers = _names(qi)
+    quasi_identifiers = comma_separated_names(qi)
     if not quasi_identifiers:
         raise JaneDoeInputError("--qi names no column", where="--qi")
     source = dataset_location(input_path, format=input_format, where="INPUT")
     with spark_progress(master, f"measuring {source.name}") as spark:
         frame = read_dataset(spark, source, delimiter=delimiter)
-        result = spark_measure(frame, quasi_identifiers, _names(sensitive), k)
+        result = spark_measure(frame, quasi_identifiers, comma_separated_names(sensitive), k)
     stdout.print_json(json.dumps(result.to_dict()))
     if not result.k_met:
         raise typer.Exit(K_NOT_MET_EXIT)

@@ -4,7 +4,6 @@ from typing import Annotated
 
 import typer
 from janedoe.errors import JaneDoeInputError
-from janedoe.spark_cli.policy_tables import table_with_section
 from janedoe.spark_cli.rendering import (
     DelimiterOption,
     FormatOption,
@@ -38,7 +37,7 @@ def fit(
 ) -> None:
     """Fit the policy's method (MST or AIM) with Spark-measured marginals; write a synthetic table (input's schema)."""
     from janedoe.ledger import Ledger
-    from janedoe.policy import load_policy
+    from janedoe.policy import choose_table, load_policy
     from janedoe.spark_engine import (
         check_output_apart,
         check_spark_synthesis,
@@ -55,7 +54,7 @@ def fit(
     source = dataset_location(input_path, format=input_format, where="INPUT")
     target = dataset_location(output_path, where="OUTPUT")
     check_output_apart(source, target)
-    table_name, entry = table_with_section(loaded, table, source.name, "synthetic", policy)
+    table_name, entry = choose_table(loaded, table, source.name, section="synthetic", where=policy)
     with spark_progress(master, f"fitting {entry.synthetic.method} on {source.name}") as spark:
         frame = read_dataset(spark, source, delimiter=delimiter)
         check_spark_synthesis(frame, entry.synthetic, entry.columns, rows=rows)  # refusals cost no budget

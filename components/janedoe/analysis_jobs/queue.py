@@ -28,8 +28,13 @@ from janedoe.sandbox import ResourceLimits
 from janedoe.service_state import AuditLog, StateStore, check_name, this_runner
 from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 
-QUEUED, RUNNING, FAILED, LIMIT_EXCEEDED = "queued", "running", "failed", "limit_exceeded"
-AWAITING_REVIEW, CHANGES_REQUESTED, RELEASED = "awaiting_review", "changes_requested", "released"
+QUEUED = "queued"
+RUNNING = "running"
+FAILED = "failed"
+LIMIT_EXCEEDED = "limit_exceeded"
+AWAITING_REVIEW = "awaiting_review"
+CHANGES_REQUESTED = "changes_requested"
+RELEASED = "released"
 JOB_STATES = (QUEUED, RUNNING, FAILED, LIMIT_EXCEEDED, AWAITING_REVIEW, CHANGES_REQUESTED, RELEASED)
 FINAL_STATES = (FAILED, LIMIT_EXCEEDED, CHANGES_REQUESTED, RELEASED)
 _CLAIM_LOCK_ID = 0x636C616D

@@ -46,23 +46,33 @@ class TamperedOutputError(JaneDoeInputError):
 
 
 def can_review(job: AnalysisJob, principal: Principal) -> bool:
+    """Output checkers review, never the job's author: no one approves their own release."""
     return principal.role == OUTPUT_CHECKER and principal.name != job.author
 
 
 def can_read_logs(job: AnalysisJob, principal: Principal) -> bool:
-    """Logs may hold raw rows: output checkers only, never the job's author."""
+    """A review-mode job saw the real data, so its log may hold raw rows: output checkers only, never its author.
+
+    A dp-mode job saw only the stage-1 data and the DP answers its author receives anyway: its author may read its log
+    (to debug), as may checkers."""
+    if job.mode == "dp" and principal.name == job.author:
+        return True
     return can_review(job, principal)
 
 
 def can_read_status(job: AnalysisJob, principal: Principal) -> bool:
+    """The author, output checkers and admins: a job's state and findings name no data value."""
     return principal.name == job.author or principal.role == OUTPUT_CHECKER or principal.admin
 
 
 def can_read_released(job: AnalysisJob, principal: Principal) -> bool:
+    """The author, output checkers and admins: released outputs passed the checks and the reviews."""
     return principal.name == job.author or principal.role == OUTPUT_CHECKER or principal.admin
 
 
 class ReleaseReviews:
+    """Output checkers' approvals and change requests; a job's checked outputs are released once enough approve."""
+
     def __init__(self, jobs: AnalysisJobs, *, approvals_needed: int = APPROVALS_NEEDED) -> None:
         self.jobs = jobs
         self.approvals_needed = approvals_needed

@@ -123,7 +123,9 @@ class Accountant:
 
     def __init__(self, *, epsilon: float | None = None, delta: float = 0.0, rho: float | None = None) -> None:
         self.kind = budget_kind(epsilon, delta, rho)
-        self.total = float(rho) if self.kind == "zcdp" else float(epsilon)
+        budget = rho if self.kind == "zcdp" else epsilon
+        assert budget is not None  # budget_kind refused a budget without it
+        self.total = float(budget)
         self.total_delta = float(delta or 0.0)
         self.spent = 0.0
         self.spent_delta = 0.0

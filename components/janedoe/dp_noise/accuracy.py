@@ -46,6 +46,7 @@ def epsilon_for_accuracy(
     if not (isinstance(half_width, (int, float)) and math.isfinite(half_width) and half_width > 0):
         raise JaneDoeInputError("the requested half-width must be a positive number", where="half_width")
     r = max_rows_per_user
+    sensitivity: float
     if query.aggregate in ("count", "histogram"):
         sensitivity, integer_valued, parts = r, True, 1
 
@@ -53,6 +54,7 @@ def epsilon_for_accuracy(
             return _half_width(epsilon, delta, sensitivity, integer_valued, parts, 0.95)
 
     elif query.aggregate == "sum":
+        assert query.column is not None  # parse_query gives every aggregate but a count its column
         low, high = clamping_bounds(columns_bounds, query.column)
         sensitivity = r * max(abs(low), abs(high))
 
@@ -62,6 +64,7 @@ def epsilon_for_accuracy(
     elif query.aggregate == "mean":
         if not rows or rows < 1:
             raise JaneDoeInputError("planning a mean needs the expected number of rows", where="rows")
+        assert query.column is not None
         low, high = clamping_bounds(columns_bounds, query.column)
         half_range = (high - low) / 2
 

@@ -113,7 +113,7 @@ def _cbc_mac(binary: pa.Array, lengths: np.ndarray, kinds: np.ndarray, cipher) -
     starts, sizes = offsets[:-1], np.diff(offsets)
     blocks = (sizes + 15) // 16
     width = 16 * max(int(blocks.max()) if blocks.size else 0, 1)
-    padded = np.zeros(len(binary) * width, dtype=np.uint8)  # each text zero-padded to `width` bytes
+    padded: np.ndarray = np.zeros(len(binary) * width, dtype=np.uint8)  # each text zero-padded to `width` bytes
     before = np.cumsum(sizes) - sizes
     step = np.arange(int(sizes.sum()))
     padded[step + np.repeat(np.arange(len(binary)) * width - before, sizes)] = data[

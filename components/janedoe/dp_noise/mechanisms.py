@@ -42,7 +42,7 @@ def randomized_response(values, *, categories: int = 2, epsilon, rng=None) -> np
         raise JaneDoeInputError("codes must be in 0..categories-1", where="values")
     source = as_source(rng)
     flat = codes.ravel()
-    out = flat.copy()
+    out: np.ndarray = flat.copy()
     pending = np.arange(flat.size)
     while pending.size:
         slot = source.integers_below(categories, pending.size)

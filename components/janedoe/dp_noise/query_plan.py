@@ -93,7 +93,7 @@ class _Budget:
         self.epsilon, self.delta, self.parts = float(epsilon), float(delta), parts
         self.gaussian = delta > 0 and not force_laplace
         self.rho = rho_from_epsilon_delta(self.epsilon, self.delta) if self.gaussian else None
-        if self.gaussian and not self.rho > 0:
+        if self.rho is not None and not self.rho > 0:  # rho is set exactly when the noise is Gaussian
             raise JaneDoeInputError("delta is too small for this epsilon: no Gaussian noise fits", where="delta")
 
     @property
@@ -106,7 +106,7 @@ class _Budget:
 
     def plan(self, sensitivity, integer_valued: bool, touched: int, data_exponent: int, share: float) -> NoisePlan:
         """The noise for one part of the query; touched = how many groups one person's rows can reach."""
-        if self.gaussian:
+        if self.rho is not None:  # Gaussian
             rho = self.rho * share / self.parts
             return NoisePlan.gaussian(sensitivity=sensitivity, rho=rho, size=touched, integer_valued=integer_valued,
                                       data_exponent=data_exponent)
@@ -239,7 +239,7 @@ def plan_query(
     selection_share = 1.0 if query.aggregate == "count" else 0.5
     share = 1.0 - selection_share if unknown_keys else 1.0
     # a person's rows reach at most rows_per_user groups: only their rounding is paid for (exact sums elsewhere agree)
-    touched = 1 if by is None else rows_per_user if unknown_keys else min(rows_per_user, len(known[0]))
+    touched = 1 if by is None else rows_per_user if known is None else min(rows_per_user, len(known[0]))
     # every noise scale and threshold now, so nothing after the charge can refuse
     selection, aggregate = None, None
     try:
@@ -261,13 +261,13 @@ def plan_query(
         exponent=aggregate.exponent if aggregate else 0,
         square_exponent=aggregate.square_exponent if aggregate else 0,
         integer_typed=integer_typed,
-        **({} if unknown_keys else known[1]),
+        **({} if known is None else known[1]),
     )
     return QueryPlan(
         query=query,
         label=label,
         by=by,
-        keys=None if unknown_keys else known[0],
+        keys=None if known is None else known[0],
         bounds=bounds,
         rows_per_user=rows_per_user,
         budget=budget,
@@ -284,6 +284,7 @@ def _plan(query: Query, integer_typed: bool, bounds, budget: _Budget, share: flo
         return AggregatePlan(r, count=budget.plan(r, True, touched, 0, share))
     if query.aggregate == "quantile":
         return AggregatePlan(r, integer_typed=integer_typed, quantile_epsilon=budget.epsilon * share)
+    assert query.column is not None  # every aggregate but a count reads a column
     low, high = bounds
     if query.aggregate == "sum":
         magnitude = max(abs(low), abs(high))

@@ -7,11 +7,12 @@ from the same random source.
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from janedoe.dp_noise.accountant import PrivacyCost
 from janedoe.dp_noise.answers import GroupAnswer, QueryAnswer
-from janedoe.dp_noise.fp_safe_mechanisms import NoisyRelease, laplace_half_width
+from janedoe.dp_noise.fp_safe_mechanisms import NoisePlan, NoisyRelease, laplace_half_width
 from janedoe.dp_noise.query_plan import QueryPlan
 from janedoe.dp_noise.query_statistics import QueryStatistics
 from janedoe.dp_noise.row_features import centre, quantile_candidates
@@ -23,6 +24,11 @@ def _python(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _planned(noise: NoisePlan | None) -> NoisePlan:
+    assert noise is not None  # the plan made the noise of every part its aggregate releases
+    return noise
 
 
 def _intervals(release: NoisyRelease) -> list:
@@ -40,6 +46,7 @@ def release_query(plan: QueryPlan, statistics: QueryStatistics, *, rng=None,
     notes = []
     selected = np.ones(len(keys), dtype=bool)
     if plan.unknown_keys:
+        assert plan.selection is not None  # planned for every query whose keys come from the data
         threshold, selection_scale = plan.selection
         selection_noisy = statistics.rows + discrete_laplace(selection_scale, len(keys), rng)
         selected = selection_noisy >= threshold
@@ -51,8 +58,8 @@ def release_query(plan: QueryPlan, statistics: QueryStatistics, *, rng=None,
         noise = [{"distribution": "laplace", "scale": float(selection_scale), "granularity": 1.0}]
     else:
         values, intervals, noise = _aggregate(plan, statistics, rng, notes)
-    common = {"query": plan.label, "mechanism": plan.mechanism, "cost": plan.cost, "noise": noise,
-              "rows_per_user": plan.rows_per_user, "notes": notes}
+    common: dict[str, Any] = {"query": plan.label, "mechanism": plan.mechanism, "cost": plan.cost, "noise": noise,
+                              "rows_per_user": plan.rows_per_user, "notes": notes}
     if plan.by is None:
         return QueryAnswer(value=_python(values[0]), ci_95=intervals[0], **common)
     groups = [
@@ -64,20 +71,22 @@ def release_query(plan: QueryPlan, statistics: QueryStatistics, *, rng=None,
 def _aggregate(plan: QueryPlan, statistics: QueryStatistics, rng, notes):
     """(values per group, 95% intervals per group, noise descriptions), from exact sums and the planned noise."""
     aggregate, query = plan.aggregate, plan.query
+    assert aggregate is not None  # release_query answers the plan without one from the selection
     if query.aggregate == "count":
-        release = aggregate.count.draw_exact(statistics.rows, 0, rng)
+        release = _planned(aggregate.count).draw_exact(statistics.rows, 0, rng)
         return release.values, _intervals(release), [release.describe()]
+    assert plan.bounds is not None and query.column is not None  # every aggregate but a count has both
     low, high = plan.bounds
     if query.aggregate == "quantile":
         return _quantiles(plan, statistics, rng, notes)
     if query.aggregate == "sum":
-        release = aggregate.total.draw_exact(statistics.sums, aggregate.exponent, rng)
+        release = _planned(aggregate.total).draw_exact(statistics.sums, aggregate.exponent, rng)
         return release.values, _intervals(release), [release.describe()]
     middle, half_range = centre(plan.bounds, query.column)
     groups = len(statistics.keys)
     level = 1 - 0.05 / plan.budget.parts  # union bound: every part inside its interval with probability >= 95%
-    count_release = aggregate.count.draw_exact(statistics.present, 0, rng)
-    sum_release = aggregate.total.draw_exact(statistics.sums, aggregate.exponent, rng)
+    count_release = _planned(aggregate.count).draw_exact(statistics.present, 0, rng)
+    sum_release = _planned(aggregate.total).draw_exact(statistics.sums, aggregate.exponent, rng)
     noisy_count = np.maximum(count_release.values.astype(np.float64), 1.0)
     count_low = count_release.values - count_release.half_width(level)
     count_high = count_release.values + count_release.half_width(level)
@@ -85,8 +94,8 @@ def _aggregate(plan: QueryPlan, statistics: QueryStatistics, rng, notes):
     sum_high = sum_release.values + sum_release.half_width(level)
     means = np.clip(sum_release.values / noisy_count, -half_range, half_range)
     noise = [count_release.describe(), sum_release.describe()]
+    intervals: list[tuple[float, float]] = []
     if query.aggregate == "mean":
-        intervals = []
         for i in range(groups):
             if count_low[i] < 1:
                 intervals.append((low, high))
@@ -97,12 +106,11 @@ def _aggregate(plan: QueryPlan, statistics: QueryStatistics, rng, notes):
             intervals.append((lo, hi))
         return means + middle, intervals, noise
     cap = half_range * half_range
-    square_release = aggregate.squares.draw_exact(statistics.squares, aggregate.square_exponent, rng)
+    square_release = _planned(aggregate.squares).draw_exact(statistics.squares, aggregate.square_exponent, rng)
     noise.append(square_release.describe())
     square_low = square_release.values - square_release.half_width(level)
     square_high = square_release.values + square_release.half_width(level)
     variances = np.clip(square_release.values / noisy_count - means * means, 0.0, cap)
-    intervals = []
     for i in range(groups):
         if count_low[i] < 1:
             intervals.append((0.0, cap))
@@ -119,12 +127,14 @@ def _aggregate(plan: QueryPlan, statistics: QueryStatistics, rng, notes):
 
 def _quantiles(plan: QueryPlan, statistics: QueryStatistics, rng, notes):
     """One exponential mechanism per group over the candidates, scored by |rank - q n| from the candidate counts."""
+    assert plan.bounds is not None and plan.aggregate is not None and statistics.histogram is not None  # planned
     low, high = plan.bounds
     candidates = quantile_candidates(low, high, plan.aggregate.integer_typed)
     epsilon, r, q = plan.aggregate.quantile_epsilon, plan.aggregate.rows_per_user, plan.query.q
     group_of, bucket, counts = statistics.histogram
     starts = np.searchsorted(group_of, np.arange(len(statistics.keys) + 1))
-    results, intervals = [], []
+    results: list[float] = []
+    intervals: list[None] = []
     for g in range(len(statistics.keys)):
         per_candidate = np.bincount(bucket[starts[g] : starts[g + 1]], weights=counts[starts[g] : starts[g + 1]],
                                     minlength=candidates.size)

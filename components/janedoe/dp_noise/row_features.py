@@ -108,6 +108,7 @@ class RowFeatures:
                 codes = pc.index_in(column, value_set=pa.array(list(self.categories)).cast(column.type))
             return pc.cast(codes, pa.int64())
         if self.bins:
+            assert self.bin_bounds is not None  # the plan gives binned groups their bounds
             low, high = self.bin_bounds
             values = _numeric(column)
             edges = np.linspace(low, high, self.bins + 1)
@@ -115,14 +116,20 @@ class RowFeatures:
             return pa.array(codes.astype(np.int64), mask=np.isnan(values))
         return column
 
+    def _value_bounds(self) -> tuple[tuple[float, float], str]:
+        # The plan gives every aggregate but a count its column and bounds.
+        assert self.bounds is not None and self.column is not None, self.aggregate
+        return self.bounds, self.column
+
     def _values(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        low, high = self.bounds
+        bounds, column = self._value_bounds()
+        low, high = bounds
         if self.aggregate == "quantile":
             candidates = quantile_candidates(low, high, self.integer_typed)
             return np.searchsorted(candidates, np.clip(raw, low, high), side="left").astype(np.int64), None
         if self.aggregate == "sum":
             return to_grid_units(raw, low, high, self.exponent), None
-        middle, half_range = centre(self.bounds, self.column)
+        middle, half_range = centre(bounds, column)
         units = to_grid_units(np.clip(raw, low, high) - middle, -half_range, half_range, self.exponent)
         if self.aggregate == "mean":
             return units, None
@@ -133,10 +140,11 @@ class RowFeatures:
     def value_bound(self) -> tuple[int, int]:
         """Bounds on |value| and |square| in grid steps (for exact sums)."""
         if self.aggregate == "sum":
-            low_units, high_units = grid_bounds(*self.bounds, self.exponent)
+            (low, high), _column = self._value_bounds()
+            low_units, high_units = grid_bounds(low, high, self.exponent)
             return max(abs(low_units), abs(high_units)), 0
         if self.aggregate in ("mean", "variance"):
-            _middle, half_range = centre(self.bounds, self.column)
+            _middle, half_range = centre(*self._value_bounds())
             cap = half_range * half_range
             square = grid_bounds(0.0, cap, self.square_exponent)[1] if self.aggregate == "variance" else 0
             return grid_bounds(-half_range, half_range, self.exponent)[1], square

@@ -56,4 +56,5 @@ def parse_request(line: bytes) -> dict:
 
 
 def encode_line(message: dict) -> bytes:
+    """One JSON line, the broker protocol's only framing: compact, so a request stays under the size cap."""
     return json.dumps(message, separators=(",", ":"), default=str).encode() + b"\n"

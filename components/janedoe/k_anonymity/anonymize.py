@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -183,7 +184,7 @@ def anonymize(
     sensitive_codes = sensitive.codes if sensitive is not None else None
     value_count = sensitive.value_count if sensitive is not None else 0
     max_suppressed = int(np.floor(config.max_suppression * table.num_rows + 1e-9))
-    if requirement.active:
+    if requirement.active and sensitive is not None:  # an active requirement always has its sensitive column
         _check_whole_table(requirement, sensitive)
     if config.method == "mondrian":
         generalization = mondrian_generalization(
@@ -245,7 +246,7 @@ def recode_frequencies(frequencies: pa.Table, config: AnonymizationConfig) -> Fr
     row_weights = weights.astype(np.float64)
     requirement, sensitive = _requirement(frequencies, config, row_weights)
     max_suppressed = int(np.floor(config.max_suppression * records + 1e-9))
-    if requirement.active:
+    if requirement.active and sensitive is not None:
         _check_whole_table(requirement, sensitive, row_weights)
     attributes = [
         encode_attribute(frequencies, name, config.hierarchies.get(name)) for name in config.quasi_identifiers
@@ -310,7 +311,7 @@ def _report(
         sensitive = []
         for name in config.sensitive:
             same = enforced is not None and enforced.name == name
-            whole = enforced if same else _sensitive_codes(source, name, config, weights)
+            whole = enforced if enforced is not None and same else _sensitive_codes(source, name, config, weights)
             sensitive.append(
                 SensitiveCodes(name, whole.codes[kept], whole.value_count, whole.ordered, whole.reference)
             )
@@ -318,7 +319,7 @@ def _report(
             class_ids, sizes, config.quasi_identifiers, sensitive, config.k, weights=kept_weights,
             recursive_c=config.c, risk_threshold=config.risk_threshold,
         )
-    achieved = {"k": after.k if after else None}
+    achieved: dict[str, Any] = {"k": after.k if after else None}
     if after is not None and after.sensitive:
         first = after.sensitive[0]
         achieved.update({"distinct_l": first.distinct_l, "entropy_l": first.entropy_l,

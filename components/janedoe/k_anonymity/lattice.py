@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from janedoe.errors import JaneDoeInputError
 from janedoe.k_anonymity.criteria import SensitiveRequirement, class_sensitive, reference_distribution
 from janedoe.k_anonymity.encoding import EncodedAttribute, combine_keys
+
+_Total = TypeVar("_Total", np.ndarray, float)  # a metric for many nodes or one
 
 METRICS = ("loss", "discernibility", "entropy")
 MAX_LATTICE_NODES = 5_000_000
@@ -79,11 +82,12 @@ class NodeEvaluator:
         self.metric = metric
         columns = [attribute.codes for attribute in attributes]
         radices = [attribute.domain_size for attribute in attributes]
-        uses_sensitive = requirement.active and sensitive_codes is not None
-        if uses_sensitive:
-            columns.append(sensitive_codes)
+        sensitive = sensitive_codes if requirement.active else None
+        if sensitive is not None:
+            columns.append(sensitive)
             radices.append(sensitive_value_count)
         key = combine_keys(columns, radices)
+        self.weight: np.ndarray
         if weights is None:
             _, first, counts = np.unique(key, return_index=True, return_counts=True)
             self.weight = counts.astype(np.float64)
@@ -91,11 +95,11 @@ class NodeEvaluator:
             _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
             self.weight = np.bincount(inverse.ravel(), weights=weights, minlength=len(first))
         self.records = int(round(self.weight.sum()))
-        self.sensitive = sensitive_codes[first] if uses_sensitive else None
+        self.sensitive = sensitive[first] if sensitive is not None else None
         self.sensitive_value_count = sensitive_value_count
         self.overall = None
-        if uses_sensitive:
-            self.overall = reference_distribution(sensitive_codes, sensitive_value_count, weights)
+        if sensitive is not None:
+            self.overall = reference_distribution(sensitive, sensitive_value_count, weights)
         self.tuples = len(first)
         # per attribute, per level: generalized label id of each distinct tuple, and its cost
         self.tuple_labels: list[list[np.ndarray]] = []
@@ -146,7 +150,7 @@ class NodeEvaluator:
             total += totals[nodes[:, position]]
         return self._scale(total)
 
-    def _scale(self, total: np.ndarray | float) -> np.ndarray | float:
+    def _scale(self, total: _Total) -> _Total:
         if self.metric == "loss":
             return total / (self.records * len(self.attributes))
         return total
@@ -283,8 +287,8 @@ def greedy_search(evaluator: NodeEvaluator, *, time_limit: float | None = None) 
         result = min(pool, key=lambda step: (0 if step.anonymous else step.failing_records, step.metric))
         current = result.levels
         if time_limit is not None and time.perf_counter() - started > time_limit:
-            top = tuple(top - 1 for top in heights)
-            result = evaluator.evaluate(top)[0] if not result.anonymous else result
+            highest = tuple(height - 1 for height in heights)
+            result = evaluator.evaluate(highest)[0] if not result.anonymous else result
             evaluated += 1
             break
     lattice = int(np.prod(np.array(heights, dtype=np.float64)))

@@ -74,7 +74,7 @@ class Measurement:
 
     def to_dict(self) -> dict:
         below = None
-        if self.required_k is not None:
+        if self.required_k is not None and self.records_below_k is not None:  # both are set together
             below = {
                 "k": self.required_k,
                 "records": self.records_below_k,

@@ -32,6 +32,7 @@ def _side_passes(
     side_ids: np.ndarray,
     sides: int,
 ) -> np.ndarray:
+    assert data.sensitive is not None  # called only when a sensitive requirement is checked
     profile = class_sensitive(
         side_ids, data.sensitive[tuple_index], data.weights[tuple_index].astype(np.float64), sides,
         data.sensitive_value_count, data.overall,

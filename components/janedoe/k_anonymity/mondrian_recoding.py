@@ -67,6 +67,7 @@ class _Dimension:
             texts = [_format(a) if a == b else f"[{_format(a)}-{_format(b)}]" for a, b in pairs]
             return [texts[i] for i in inverse.ravel()], penalty
         attribute = self.attribute
+        assert attribute is not None  # set for every dimension that is not numeric
         domain = max(attribute.domain_size - 1, 1)
         if self.has_hierarchy:
             labels = np.empty(len(low), dtype=object)
@@ -83,7 +84,7 @@ class _Dimension:
                 penalty[decided] = (attribute.level_leaf_counts[level][smallest[decided]] - 1) / domain
                 undecided &= ~decided
             return list(labels), penalty
-        texts = attribute.hierarchy.leaves
+        leaves = attribute.hierarchy.leaves
         present = len(self.distinct)
         if present <= 62:
             # a partition's set of values as a bit mask: label only the distinct sets, not every partition
@@ -92,18 +93,18 @@ class _Dimension:
             distinct_masks, mask_of_partition = np.unique(masks, return_inverse=True)
             set_labels, set_penalty = [], []
             for mask in distinct_masks.tolist():
-                values = sorted(texts[self.distinct[[bit for bit in range(present) if mask >> bit & 1]]])
+                values = sorted(leaves[self.distinct[[bit for bit in range(present) if mask >> bit & 1]]])
                 set_labels.append(values[0] if len(values) == 1 else "{" + ",".join(values) + "}")
                 set_penalty.append((len(values) - 1) / max(present - 1, 1))
             mask_of_partition = mask_of_partition.ravel()
             return [set_labels[i] for i in mask_of_partition], np.array(set_penalty)[mask_of_partition]
-        labels = []
+        set_of_partition: list[str] = []
         penalty = np.empty(len(low))
         for p, m in enumerate(members_of()):
-            values = sorted(texts[self.distinct[m]])
-            labels.append(values[0] if len(values) == 1 else "{" + ",".join(values) + "}")
+            values = sorted(leaves[self.distinct[m]])
+            set_of_partition.append(values[0] if len(values) == 1 else "{" + ",".join(values) + "}")
             penalty[p] = (len(values) - 1) / max(present - 1, 1)
-        return labels, penalty
+        return set_of_partition, penalty
 
 
 def mondrian_generalization(
@@ -118,18 +119,18 @@ def mondrian_generalization(
     dimensions = [_Dimension(table, name, hierarchies.get(name)) for name in quasi_identifiers]
     columns = [dimension.codes for dimension in dimensions]
     radices = [len(dimension.distinct) for dimension in dimensions]
-    uses_sensitive = requirement.active and sensitive_codes is not None
-    if uses_sensitive:
-        columns.append(sensitive_codes.astype(np.int64))
+    sensitive = sensitive_codes if requirement.active else None
+    if sensitive is not None:
+        columns.append(sensitive.astype(np.int64))
         radices.append(sensitive_value_count)
     key = combine_keys(columns, radices)
     _, first, tuple_of_record, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-    overall = reference_distribution(sensitive_codes, sensitive_value_count) if uses_sensitive else None
+    overall = reference_distribution(sensitive, sensitive_value_count) if sensitive is not None else None
     data = MondrianInput(
         codes=np.stack([dimension.codes[first] for dimension in dimensions], axis=1),
         weights=counts.astype(np.int64),
         extents=np.array([dimension.extent for dimension in dimensions], dtype=np.float64),
-        sensitive=sensitive_codes[first] if uses_sensitive else None,
+        sensitive=sensitive[first] if sensitive is not None else None,
         sensitive_value_count=sensitive_value_count,
         overall=overall,
     )

@@ -21,7 +21,7 @@ from janedoe.k_anonymity.hierarchy import (
 )
 from janedoe.k_anonymity.row_order import MIN_SECRET_BYTES
 from janedoe.masking import build_table_masker, load_secret, policy_needs_secret
-from janedoe.policy import Policy
+from janedoe.policy import Policy, choose_table
 
 
 def _where(policy_path: Path, table_name: str, column: str | None = None) -> str:
@@ -53,14 +53,7 @@ def kanon_policy_columns(
     """The columns the table's k_anonymity section reads (quasi-identifiers, then sensitive columns), once the
     policy's roles are checked: no identifying column kept as is, every quasi-identifier kept, all in the input."""
     policy_path = Path(policy_path)
-    table_policy = policy.tables.get(table_name)
-    if table_policy is None:
-        known = ", ".join(sorted(policy.tables)) or "none"
-        raise JaneDoeInputError(
-            f"table {table_name!r} is not in the policy (its tables: {known})", where=str(policy_path)
-        )
-    if table_policy.k_anonymity is None:
-        raise JaneDoeInputError("the table has no k_anonymity section", where=_where(policy_path, table_name))
+    _, table_policy = choose_table(policy, table_name, table_name, section="k_anonymity", where=str(policy_path))
     _check_masking_roles(policy, table_name, policy_path)
     columns = table_policy.columns
     quasi = [name for name, column in columns.items() if column.role == "quasi_identifier"]
@@ -93,16 +86,11 @@ def _check_masking_roles(policy: Policy, table_name: str, policy_path: Path) -> 
 def config_from_policy(
     policy: Policy, table_name: str, table: pa.Table, policy_path: str | Path
 ) -> AnonymizationConfig:
+    """The table's k_anonymity section as an AnonymizationConfig; errors name the policy file and the field."""
     policy_path = Path(policy_path)
-    table_policy = policy.tables.get(table_name)
-    if table_policy is None:
-        known = ", ".join(sorted(policy.tables)) or "none"
-        raise JaneDoeInputError(
-            f"table {table_name!r} is not in the policy (its tables: {known})", where=str(policy_path)
-        )
+    _, table_policy = choose_table(policy, table_name, table_name, section="k_anonymity", where=str(policy_path))
     section = table_policy.k_anonymity
-    if section is None:
-        raise JaneDoeInputError("the table has no k_anonymity section", where=_where(policy_path, table_name))
+    assert section is not None  # choose_table(section="k_anonymity") refused a table without one
     columns = table_policy.columns
     quasi = [name for name, column in columns.items() if column.role == "quasi_identifier"]
     sensitive = [name for name, column in columns.items() if column.role == "sensitive"]

@@ -6,15 +6,14 @@ database re-evaluates that WHERE against the latest row under the row's write lo
 overspend. PostgreSQL runs both as one autocommit statement (a CTE); SQLite inside BEGIN IMMEDIATE.
 """
 
-import contextlib
 import datetime
-import fcntl
 import os
-import threading
 import time
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from janedoe.database_access import SqliteWriterLock, parse_database_url, use_wal
 from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
 from janedoe.ledger.records import Budget, Spend
 from sqlalchemy import (
@@ -127,21 +126,22 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
-def _engine_url(path_or_url: str) -> tuple[str, str]:
-    """('sqlite' | 'postgresql', SQLAlchemy URL) for a plain path, sqlite:///..., or postgresql://..."""
-    location = os.fspath(path_or_url)
-    if not isinstance(location, str) or not location.strip():
-        raise JaneDoeInputError("a ledger needs a file path or a database URL", where="ledger")
-    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
-        if location.startswith(prefix):
-            return "postgresql", "postgresql+psycopg://" + location[len(prefix) :]
-    if "://" in location and not location.startswith("sqlite:///"):
-        raise JaneDoeInputError("ledger URLs are sqlite:///PATH or postgresql://...", where="ledger")
-    path = location[len("sqlite:///") :] if location.startswith("sqlite:///") else location
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise JaneDoeInputError("the ledger's directory does not exist", where="ledger")
-    return "sqlite", "sqlite:///" + os.path.abspath(path)
+_TRANSIENT_SQLSTATES = ("40001", "40P01")  # PostgreSQL's serialization failure and deadlock: safe to run again
+
+
+def _retrying(attempt: Callable):
+    """attempt() until it returns: PostgreSQL's serialization failures and deadlocks, and SQLite's "database is
+    locked", are retried with a growing pause (at most 50 times); any other error is raised at once."""
+    for tries in range(50):
+        try:
+            return attempt()
+        except (OperationalError, DBAPIError) as error:
+            code = getattr(getattr(error, "orig", None), "sqlstate", None)
+            if code in _TRANSIENT_SQLSTATES or "database is locked" in str(error):
+                time.sleep(min(0.001 * 2**tries, 0.2))
+                continue
+            raise
+    raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
 
 
 def _name(value, what: str) -> str:
@@ -156,40 +156,20 @@ class Ledger:
     def __init__(self, engine, dialect: str) -> None:
         self.engine = engine
         self.dialect = dialect
-        # SQLite has one writer at a time: threads (a lock) and processes (a flock on `<file>-writer.lock`) queue
-        # here instead of in SQLite's busy handler, which sleeps up to 100 ms per retry. PostgreSQL locks per budget
-        # row, so its threads go straight in.
-        self._threads_lock = threading.Lock()
-        database = engine.url.database if dialect == "sqlite" else None
-        self._writer_lock_path = f"{os.path.abspath(database)}-writer.lock" if database else None
-        self._writer_fd: int | None = None
+        # SQLite has one writer at a time: threads and processes queue on the writer lock instead of in SQLite's busy
+        # handler. PostgreSQL locks per budget row, so its threads go straight in (the lock is a no-op there).
+        self._writer = SqliteWriterLock(engine)
         # One-statement spends need no BEGIN/COMMIT round trips: the statement is its own transaction.
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if dialect == "postgresql" else None
 
-    @contextlib.contextmanager
-    def _local_writer(self):
-        if self._writer_lock_path is None:
-            yield
-            return
-        with self._threads_lock:
-            if self._writer_fd is None:
-                self._writer_fd = os.open(self._writer_lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._writer_fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._writer_fd, fcntl.LOCK_UN)
-
     @classmethod
     def open(cls, path_or_url) -> "Ledger":
-        dialect, url = _engine_url(path_or_url)
+        location = parse_database_url(os.fspath(path_or_url), where="ledger", any_path=True)
+        location.check_directory(where="ledger")
+        dialect, url = location.dialect, location.sqlalchemy_url()
         if dialect == "sqlite":
             engine = create_engine(url, connect_args={"timeout": 60, "isolation_level": None})
-
-            @event.listens_for(engine, "connect")
-            def _sqlite_pragmas(dbapi_connection, _record):
-                dbapi_connection.execute("PRAGMA journal_mode=WAL")
-                dbapi_connection.execute("PRAGMA busy_timeout=60000")
+            use_wal(engine, busy_timeout_ms=60_000)
 
             @event.listens_for(engine, "begin")
             def _write_lock_up_front(connection):
@@ -205,10 +185,7 @@ class Ledger:
 
     def close(self) -> None:
         self.engine.dispose()
-        with self._threads_lock:
-            if self._writer_fd is not None:
-                os.close(self._writer_fd)
-                self._writer_fd = None
+        self._writer.close()
 
     def __enter__(self) -> "Ledger":
         return self
@@ -226,18 +203,13 @@ class Ledger:
             raise JaneDoeInputError("cannot open the ledger database", where="ledger") from None
 
     def _transaction(self, work):
-        """Run work(connection) in one transaction; retry serialization failures and deadlocks on PostgreSQL."""
-        for attempt in range(50):
-            try:
-                with self._local_writer(), self.engine.begin() as connection:
-                    return work(connection)
-            except (OperationalError, DBAPIError) as error:
-                code = getattr(getattr(error, "orig", None), "sqlstate", None)
-                if code in ("40001", "40P01") or "database is locked" in str(error):
-                    time.sleep(min(0.001 * 2**attempt, 0.2))
-                    continue
-                raise
-        raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
+        """Run work(connection) in one transaction, retried as _retrying says."""
+
+        def attempt():
+            with self._writer.held(), self.engine.begin() as connection:
+                return work(connection)
+
+        return _retrying(attempt)
 
     def set_budget(
         self, dataset: str, analyst: str, *, epsilon: float | None = None, delta: float = 0.0, rho: float | None = None
@@ -247,7 +219,9 @@ class Ledger:
 
         dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
         kind = budget_kind(epsilon, delta, rho)
-        total = float(rho if kind == "zcdp" else epsilon)
+        budget_total = rho if kind == "zcdp" else epsilon
+        assert budget_total is not None  # budget_kind refused a budget without it
+        total = float(budget_total)
         total_delta = float(delta or 0.0)
 
         def work(connection):
@@ -303,7 +277,7 @@ class Ledger:
         dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
         if not isinstance(cost, PrivacyCost):
             raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
-        values = dict(
+        values: dict[str, Any] = dict(
             dataset=dataset,
             analyst=analyst,
             query=str(query),
@@ -328,16 +302,14 @@ class Ledger:
         """A row (id, charged, charged_delta and the budget after the charge), or None when the budget is missing,
         too small or of another kind."""
         if self.dialect == "postgresql":
-            for attempt in range(50):
-                try:
-                    with self._autocommit.connect() as connection:
-                        return connection.execute(_PG_SPEND, parameters).one_or_none()
-                except (OperationalError, DBAPIError) as error:
-                    if getattr(getattr(error, "orig", None), "sqlstate", None) in ("40001", "40P01"):
-                        time.sleep(min(0.001 * 2**attempt, 0.2))
-                        continue
-                    raise
-            raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
+            assert self._autocommit is not None  # made for every PostgreSQL ledger
+            autocommit = self._autocommit
+
+            def attempt():
+                with autocommit.connect() as connection:
+                    return connection.execute(_PG_SPEND, parameters).one_or_none()
+
+            return _retrying(attempt)
 
         def work(connection):
             row = connection.execute(_SQLITE_CHARGE, parameters).one_or_none()
@@ -352,7 +324,7 @@ class Ledger:
 
     def _refusal(self, dataset: str, analyst: str, cost: "PrivacyCost") -> None:
         """Raise the reason a charge matched no row; return (so the caller retries) if it would fit now."""
-        with self._local_writer(), self.engine.connect() as connection:
+        with self._writer.held(), self.engine.connect() as connection:
             row = connection.execute(
                 select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
             ).one_or_none()
@@ -371,7 +343,7 @@ class Ledger:
             )
 
     def budget(self, dataset: str, analyst: str) -> Budget:
-        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._writer.held(), self.engine.connect() as connection:  # SQLite reads lock up front too
             row = connection.execute(
                 select(budgets).where(budgets.c.dataset == dataset, budgets.c.analyst == analyst)
             ).one_or_none()
@@ -386,7 +358,7 @@ class Ledger:
             query = query.where(budgets.c.dataset == dataset)
         if analyst is not None:
             query = query.where(budgets.c.analyst == analyst)
-        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._writer.held(), self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Budget(r.dataset, r.analyst, r.kind, r.total, r.spent, r.total_delta, r.spent_delta) for r in rows]
@@ -397,7 +369,7 @@ class Ledger:
             query = query.where(spends.c.dataset == dataset)
         if analyst is not None:
             query = query.where(spends.c.analyst == analyst)
-        with self._local_writer(), self.engine.connect() as connection:  # SQLite reads lock up front too
+        with self._writer.held(), self.engine.connect() as connection:  # SQLite reads lock up front too
             rows = connection.execute(query).all()
             connection.rollback()
         return [Spend(**row._asdict()) for row in rows]

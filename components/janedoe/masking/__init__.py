@@ -10,6 +10,7 @@ Unique pseudonyms depend on the SET of a column's values, never their order: a
 result before masking.
 """
 
+from janedoe.masking.column_shuffle import WholeColumnShuffles
 from janedoe.masking.keyed_rules import PrepassMissingError
 from janedoe.masking.mask_file import MaskReport, mask_file
 from janedoe.masking.secret import load_secret, policy_needs_secret, require_secret, rule_needs_secret
@@ -23,6 +24,7 @@ __all__ = [
     "rule_needs_secret",
     "require_secret",
     "TableMasker",
+    "WholeColumnShuffles",
     "build_table_masker",
     "mask_file",
     "MaskReport",

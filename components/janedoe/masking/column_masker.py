@@ -38,6 +38,13 @@ class BuildContext:
     def error(self, message: str) -> JaneDoeInputError:
         return JaneDoeInputError(message, where=self.where)
 
+    def keyed_secret(self) -> bytes:
+        """The secret a keyed rule (hash, pseudonymize, keyed_permutation) is built with; callers load it first
+        (require_secret), so a missing one here is still a one-line error, not a crash inside the HMAC."""
+        if self.secret is None:
+            raise self.error("this rule is keyed: it needs the secret")
+        return self.secret
+
 
 class ColumnMasker:
     """Masks one column batch by batch; `output_type` is known before any data is read.

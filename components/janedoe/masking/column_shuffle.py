@@ -12,6 +12,7 @@ first pass, 8,192 per run in the second. NULLs stay where they are.
 
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ class ShuffledColumn:
         self._buffered = 0
         self._position = 0
         self.runs: list[Path] = []
-        self._merged = None
+        self._merged: Iterator[pa.Array] | None = None  # set by start()
         self._pending: list[pa.Array] = []
         self._pending_rows = 0
 
@@ -89,6 +90,7 @@ class ShuffledColumn:
 
     def take(self, count: int) -> pa.Array:
         """The next `count` values of the shuffled sequence."""
+        assert self._merged is not None, "start() ends the first pass"
         while self._pending_rows < count:
             chunk = next(self._merged, None)
             if chunk is None:
@@ -103,27 +105,28 @@ class ShuffledColumn:
     def finished(self) -> bool:
         if self._pending_rows:
             return False
+        assert self._merged is not None, "start() ends the first pass"
         chunk = next(self._merged, None)
         while chunk is not None and not len(chunk):
             chunk = next(self._merged, None)
         return chunk is None
 
 
-def _merge_runs(paths: list[Path]):
+def _merge_runs(paths: list[Path]) -> Iterator[pa.Array]:
     """The runs' values in draw order: a vectorized k-way merge that emits, each round, every buffered value whose
     draw is at most the smallest last draw among runs with more to read."""
     readers = [pa.ipc.open_file(pa.memory_map(str(path))) for path in paths]
     next_chunk = [0] * len(readers)
-    keys: list[np.ndarray | None] = [None] * len(readers)
-    values: list[pa.Array | None] = [None] * len(readers)
+    keys: list[np.ndarray] = [np.empty(0, np.uint64)] * len(readers)  # a run's draws not yet emitted
+    values: list[pa.Array] = [None] * len(readers)  # their values, read with them
     while True:
         for run, reader in enumerate(readers):
-            if (keys[run] is None or not len(keys[run])) and next_chunk[run] < reader.num_record_batches:
+            if not len(keys[run]) and next_chunk[run] < reader.num_record_batches:
                 batch = reader.get_batch(next_chunk[run])
                 next_chunk[run] += 1
                 keys[run] = batch.column(0).to_numpy()
                 values[run] = batch.column(1)
-        active = [run for run in range(len(readers)) if keys[run] is not None and len(keys[run])]
+        active = [run for run in range(len(readers)) if len(keys[run])]
         if not active:
             return
         more = [keys[run][-1] for run in active if next_chunk[run] < readers[run].num_record_batches]
@@ -188,6 +191,13 @@ class WholeColumnShuffles:
             column = self.columns[field.name]
             column.start()
             masker.use_whole_column(column)
+
+    def skip(self, counts: dict[str, int]) -> None:
+        """After `start`: hand out and drop the next `counts[column]` values, those of rows already written (a resumed
+        copy continues the same shuffled sequence)."""
+        for name, count in counts.items():
+            if count:
+                self.columns[name].take(count)
 
     def check_finished(self) -> None:
         for name, column in self.columns.items():

@@ -52,7 +52,7 @@ class ConditionTest:
             return pc.invert(self._evaluate(condition.not_, batch))
         if condition.all is not None or condition.any is not None:
             combine = pc.and_kleene if condition.all is not None else pc.or_kleene
-            parts = [self._evaluate(inner, batch) for inner in condition.all or condition.any]
+            parts = [self._evaluate(inner, batch) for inner in condition.all or condition.any or ()]
             result = parts[0]
             for part in parts[1:]:
                 result = combine(result, part)

@@ -153,7 +153,7 @@ def _seeded_faker(locale: str, seed: int):
     fake.seed_instance(seed)
     fast = _CumulativeWeightsRandom()
     fast.setstate(fake.random.getstate())
-    fake.random = fast
+    fake.random = fast  # type: ignore[attr-defined]  # Faker's proxy forwards it to its one generator; its stub omits it
     for provider in fake.get_providers():
         provider.random_elements = _single_weighted_draw(provider, fast)
     return fake

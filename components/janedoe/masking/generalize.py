@@ -23,7 +23,9 @@ from janedoe.policy import GeneralizeRule
 def _decimals(step: float) -> int:
     """How many decimals a multiple of `step` needs (2.5 -> 1, 0.05 -> 2): low and high are rounded to them, so
     3 * 0.1 prints as 0.3, not 0.30000000000000004."""
-    return max(0, -Decimal(repr(float(step))).normalize().as_tuple().exponent)
+    exponent = Decimal(repr(float(step))).normalize().as_tuple().exponent
+    assert isinstance(exponent, int)  # a step is a finite number
+    return max(0, -exponent)
 
 
 class NumberRangeMasker(ColumnMasker):
@@ -32,6 +34,7 @@ class NumberRangeMasker(ColumnMasker):
     output_type = pa.string()
 
     def __init__(self, rule: GeneralizeRule, context: BuildContext) -> None:
+        assert rule.step is not None  # the builder picks this masker for rules with a step
         self.step = rule.step
         self.as_range = rule.as_ == "range"
         self.integral = pa.types.is_integer(context.column_type) and float(rule.step).is_integer()

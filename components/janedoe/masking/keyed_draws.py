@@ -98,7 +98,7 @@ class KeyedDraws(Draws):
         rows = np.flatnonzero(~long)
         blocks = (lengths[rows] + 15) // 16
         width = 16 * max(int(blocks.max()) if len(blocks) else 0, 1)
-        padded = np.zeros(len(rows) * width, dtype=np.uint8)  # each text zero-padded to `width` bytes
+        padded: np.ndarray = np.zeros(len(rows) * width, dtype=np.uint8)  # each text zero-padded to `width` bytes
         sizes = lengths[rows]
         before = np.cumsum(sizes) - sizes
         step = np.arange(int(sizes.sum()))

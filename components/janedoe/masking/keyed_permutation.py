@@ -67,11 +67,12 @@ class KeyedPermutationMasker(ColumnMasker):
             raise context.error(f"keyed_permutation needs an integer column, not {kind}")
         self.output_type = kind
         self.info = np.iinfo(kind.to_pandas_dtype())
-        self.key = derived_key(context.secret, "keyed_permutation")
+        self.key = derived_key(context.keyed_secret(), "keyed_permutation")
         self.domains: dict[tuple[int, int], FeistelDomain] = {}
         self.where = context.where
         self.error = context.error
-        self.bounds = (rule.min, rule.max) if rule.min is not None else None
+        # the rule gives both min and max or neither
+        self.bounds = (rule.min, rule.max) if rule.min is not None and rule.max is not None else None
         if self.bounds and (self.bounds[0] < self.info.min or self.bounds[1] > self.info.max):
             raise context.error(f"min and max must fit the column's type {kind}")
 

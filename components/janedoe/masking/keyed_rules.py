@@ -31,12 +31,13 @@ class PseudonymizeMasker(ColumnMasker):
     """
 
     def __init__(self, rule: PseudonymizeRule, context: BuildContext) -> None:
-        seed = pool_seed(context.secret, rule.kind, rule.locale)
-        key = derived_key(context.secret, f"pseudonymize\0{rule.kind}\0{rule.locale}")
+        seed = pool_seed(context.keyed_secret(), rule.kind, rule.locale)
+        key = derived_key(context.keyed_secret(), f"pseudonymize\0{rule.kind}\0{rule.locale}")
         self.hmac = Hmac(key)
         self.identity_column = rule.row_key
         self.where = context.where
         self.assignment: UniqueAssignment | None = None
+        self.prepass_id: str | None
         if rule.unique:
             pool = distinct_faker_pool(rule.kind, rule.locale, seed, rule.pool_size, context.where).cast(pa.string())
             self.candidates = CandidatePool(pool, self.hmac)
@@ -52,25 +53,29 @@ class PseudonymizeMasker(ColumnMasker):
     def _words(self, texts: pa.Array) -> np.ndarray:
         return per_distinct(texts, lambda distinct: pa.array(digest_words(self.hmac.digests(distinct)))).to_numpy()
 
+    def _set_id(self) -> str:
+        assert self.prepass_id is not None, "only a unique pseudonym depends on the set of values"
+        return self.prepass_id
+
     def observe(self, values: pa.Array, identity: pa.Array | None = None) -> PrepassState:
         """This batch's share of the set: distinct words of the values (of the row keys, with a row_key)."""
         own = as_text(values)
         if identity is None:
             distinct = pc.unique(own.drop_null())
-            return PrepassState({self.prepass_id: ObservedWords(sorted_distinct(self._words(distinct)))})
+            return PrepassState({self._set_id(): ObservedWords(sorted_distinct(self._words(distinct)))})
         valid = pc.is_valid(own)
         keys = pc.coalesce(as_text(identity), own).filter(valid)
         own = own.filter(valid)
         key_words = self._words(keys)
         differs = pc.not_equal(keys, own).to_numpy(zero_copy_only=False)
         pairs = pair_words(key_words[differs], self._words(own.filter(pa.array(differs))))
-        return PrepassState({self.prepass_id: ObservedWords(sorted_distinct(key_words), sorted_distinct(pairs))})
+        return PrepassState({self._set_id(): ObservedWords(sorted_distinct(key_words), sorted_distinct(pairs))})
 
     def use_prepass(self, state: PrepassState) -> None:
         def solve(observed: ObservedWords) -> UniqueAssignment:
             return UniqueAssignment(observed.words, observed.pairs, self.candidates, self.where)
 
-        self.assignment = state.solved(self.prepass_id, solve)
+        self.assignment = state.solved(self._set_id(), solve)
 
     def _unique(self, words: np.ndarray) -> pa.Array:
         if self.assignment is None:
@@ -118,7 +123,7 @@ class HashMasker(ColumnMasker):
     output_type = pa.string()
 
     def __init__(self, rule: HashRule, context: BuildContext) -> None:
-        self.hmac = Hmac(context.secret, rule.algorithm)
+        self.hmac = Hmac(context.keyed_secret(), rule.algorithm)
         self.length = rule.length
 
     def _hex(self, distinct: pa.Array) -> pa.Array:

@@ -16,7 +16,7 @@ from janedoe.masking.column_shuffle import WholeColumnShuffles
 from janedoe.masking.secret import require_secret
 from janedoe.masking.table_masker import build_table_masker
 from janedoe.masking.unique_prepass import PrepassAccumulator
-from janedoe.policy import Policy
+from janedoe.policy import Policy, choose_table
 from janedoe.tabular import AtomicTableWriter, WriteBehind, iter_batches, read_ahead, read_schema, table_format
 
 Progress = Callable[[int, int | None], None]
@@ -78,16 +78,10 @@ def mask_file(
     table_format(output_path)
     if output_path.exists() and input_path.exists() and output_path.resolve() == input_path.resolve():
         raise JaneDoeInputError("the output must not be the input (sources are never modified)", where=str(output_path))
-    table_name = table or input_path.stem
-    if table_name not in policy.tables:
-        known = ", ".join(sorted(policy.tables)) or "none"
-        raise JaneDoeInputError(
-            f"table {table_name!r} is not in the policy (its tables: {known}); name one with --table",
-            where=str(input_path),
-        )
+    table_name, table_policy = choose_table(policy, table, input_path.stem, where=str(input_path))
     if secret is None:
         secret = require_secret(policy, table_name)
-    encoding = encoding or policy.tables[table_name].encoding
+    encoding = encoding or table_policy.encoding
     schema = read_schema(input_path, encoding=encoding)
     masker = build_table_masker(policy, table_name, schema, secret=secret, seed=seed)
     total = _known_row_count(input_path)

@@ -39,6 +39,7 @@ class NumberNoiseMasker(DrawingMasker):
 
     def __init__(self, rule: NoiseRule, context: BuildContext) -> None:
         super().__init__(rule, context)
+        assert rule.ratio is not None  # build_random_masker picks this masker for ratio rules
         self.ratio = rule.ratio
         self.output_type = context.column_type
 
@@ -67,6 +68,7 @@ class DateNoiseMasker(DrawingMasker):
     def __init__(self, rule: NoiseRule, context: BuildContext) -> None:
         super().__init__(rule, context)
         seconds = rule.interval_seconds
+        assert seconds is not None  # a noise rule without a ratio has an interval (the policy validates it)
         kind = context.column_type
         if pa.types.is_date(kind):
             self.storage = pa.int32() if pa.types.is_date32(kind) else pa.int64()

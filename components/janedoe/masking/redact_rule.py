@@ -15,11 +15,12 @@ class RedactMasker(ColumnMasker):
     output_type = pa.string()
 
     def __init__(self, rule: RedactRule) -> None:
-        self.entities = tuple(rule.entities)
+        self.entities: tuple[str, ...] = tuple(rule.entities)
+        self.replacements: dict[str, str]
         if isinstance(rule.replacement, str):
             self.replacements = dict.fromkeys(self.entities, rule.replacement)
         else:
-            self.replacements = dict(rule.replacement or {})
+            self.replacements = {entity: text for entity, text in (rule.replacement or {}).items()}
 
     def apply(self, values: pa.Array) -> pa.Array:
         return redact_spans(as_text(values), self.entities, self.replacements)

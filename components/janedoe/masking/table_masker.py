@@ -4,14 +4,17 @@ Building the masker validates the whole table (unknown columns per `default`, ty
 missing secret, unknown Faker providers) before a single row is read.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 import pyarrow as pa
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_masker import BuildContext, ColumnMasker
 from janedoe.masking.column_shuffle import WholeColumnShuffles
-from janedoe.masking.conditional import build_conditional_masker
+from janedoe.masking.conditional import ConditionalMasker, build_conditional_masker
 from janedoe.masking.generalize import build_generalize_masker
 from janedoe.masking.keyed_permutation import KeyedPermutationMasker
-from janedoe.masking.keyed_rules import PrepassMissingError, build_keyed_masker
+from janedoe.masking.keyed_rules import PrepassMissingError, PseudonymizeMasker, build_keyed_masker
 from janedoe.masking.random_rules import ShuffleMasker, build_random_masker
 from janedoe.masking.random_values import build_random_value_masker
 from janedoe.masking.redact_rule import RedactRule, build_redact_masker
@@ -44,7 +47,7 @@ from janedoe.policy import (
     ShuffleRule,
 )
 
-_BUILDERS = {
+_BUILDERS: dict[type, Callable[[Any, BuildContext], ColumnMasker]] = {
     PartialRule: build_text_masker,
     PartialEmailRule: build_text_masker,
     RegexReplaceRule: build_text_masker,
@@ -87,7 +90,7 @@ class TableMasker:
         self._set_dependent = [
             (field.name, masker)
             for field, masker in zip(input_schema, maskers, strict=True)
-            if getattr(masker, "prepass_id", None) is not None
+            if isinstance(masker, PseudonymizeMasker) and masker.prepass_id is not None
         ]
         self.prepared = False
 
@@ -148,7 +151,7 @@ class TableMasker:
                 values = values.cast(field.type)
             if values.null_count == len(values) and not masker.fills_nulls:
                 masked = pa.nulls(len(values), out_field.type)
-            elif getattr(masker, "reads_row", False):  # a conditional rule reads its condition's columns
+            elif isinstance(masker, ConditionalMasker):  # a conditional rule reads its condition's columns
                 masked = masker.apply_batch(values, batch)
             elif masker.identity_column is not None:
                 masked = masker.apply_rows(values, batch.column(masker.identity_column))
@@ -219,6 +222,7 @@ def build_table_masker(
             raise JaneDoeInputError(f"row_key {row_key!r} is not a column of the input", where=f"{where}.row_key")
         context = BuildContext(where=where, secret=secret, seed=seed, column_type=field.type, table=table_name,
                                column=field.name, stream=stream)
+        masker: ColumnMasker
         if pa.types.is_null(field.type):
             masker = NullMasker(field.type)  # a column with no values (e.g. a header-only file): nothing to mask
         elif rule.when is not None:

@@ -73,7 +73,7 @@ class PrepassState:
         return {"parts": self.parts}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["parts"])
+        PrepassState.__init__(self, state["parts"])
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{len(part.words):,} values" for part in self.parts.values())

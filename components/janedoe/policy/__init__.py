@@ -43,10 +43,17 @@ from janedoe.policy.mask_rules import (
 from janedoe.policy.model import ColumnPolicy, Policy, TablePolicy, parse_mask_rule, role_rules
 from janedoe.policy.roles_section import RoleSection
 from janedoe.policy.starter import ColumnSuggestion, starter_policy_yaml, suggest_column
-from janedoe.policy.synthetic_section import SyntheticColumnFields, SyntheticSection
+from janedoe.policy.synthetic_section import (
+    SyntheticColumnFields,
+    SyntheticRelation,
+    SyntheticSection,
+    choose_relation,
+)
+from janedoe.policy.table_choice import choose_table
 
 __all__ = [
     "load_policy",
+    "choose_table",
     "parse_policy",
     "parse_mask_rule",
     "role_rules",
@@ -89,6 +96,8 @@ __all__ = [
     "BoundsColumnFields",
     "SyntheticColumnFields",
     "SyntheticSection",
+    "SyntheticRelation",
+    "choose_relation",
     "RoleSection",
     "starter_policy_yaml",
     "suggest_column",

@@ -12,16 +12,22 @@ ColumnRole = Literal["quasi_identifier", "sensitive", "identifying", "insensitiv
 
 
 class IntervalHierarchyRule(BaseModel):
+    """A numeric quasi-identifier's hierarchy as doubling intervals, so ages need no hand-written table."""
+
     model_config = ConfigDict(extra="forbid")
     interval: float = Field(gt=0, description="width of the first level's intervals; each level doubles it")
 
 
 class MaskRightHierarchyRule(BaseModel):
+    """A code's hierarchy by masking characters from the right (94107 -> 9410* -> 941**), as for ZIP codes."""
+
     model_config = ConfigDict(extra="forbid")
     mask_right: int = Field(ge=1, description="characters masked from the right per level (ZIP codes)")
 
 
 class DateHierarchyRule(BaseModel):
+    """A date's hierarchy up to the calendar level `to` (day, month, year, decade)."""
+
     model_config = ConfigDict(extra="forbid")
     to: Literal["day", "month", "year", "decade"]
 

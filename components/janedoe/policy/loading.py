@@ -4,6 +4,7 @@ Line numbers come from the YAML node tree (yaml.compose keeps each node's positi
 pydantic reports.
 """
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ def _field_path(loc: tuple) -> list:
     return path
 
 
-def _message(error: dict) -> str:
+def _message(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
     if kind == "union_tag_invalid":
@@ -64,7 +65,9 @@ def _message(error: dict) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _describe(error: dict) -> tuple[list, str]:
+def _describe(error: Mapping[str, Any]) -> tuple[list, str]:
+    if error["type"] == "policy_field":  # a check across tables, naming the field it refuses
+        return list(error["ctx"]["path"]), error["ctx"]["message"]
     if error["type"] == "role_rule":
         ctx = error["ctx"]
         inner = {"type": ctx.get("type", "value_error"), "msg": ctx["message"], "ctx": ctx.get("ctx") or {}}
@@ -102,6 +105,7 @@ def parse_policy(text: str, source_name: str = "policy.yaml") -> Policy:
         raise JaneDoeInputError("empty policy: it needs at least 'version' and 'tables'", where=source_name)
     if not isinstance(data, dict):
         raise JaneDoeInputError("a policy is a YAML mapping (version, tables, ...)", where=f"{source_name}:1")
+    assert root is not None  # an empty document gives no data and was refused above
     lines: dict[_Path, int] = {}
     _node_lines(root, (), lines)
     try:

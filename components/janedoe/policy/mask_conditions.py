@@ -13,6 +13,8 @@ ConditionValue = bool | int | float | dt.datetime | dt.date | str
 
 
 class Condition(BaseModel):
+    """A rule's `when:` test on one row: declarative (a column compared, or not/all/any of tests), never code."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, serialize_by_alias=True)
 
     column: str | None = Field(default=None, min_length=1)

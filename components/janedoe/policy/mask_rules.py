@@ -5,7 +5,7 @@
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from janedoe.policy.mask_conditions import Condition
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
@@ -153,6 +153,7 @@ class NoiseRule(DrawnRule):
         if self.interval is None:
             return None
         match = INTERVAL_PATTERN.match(self.interval)
+        assert match is not None  # the field's validator refused any other text
         return float(match.group(1)) * _SECONDS_PER_UNIT[match.group(2).lower()]
 
     @model_validator(mode="after")
@@ -163,6 +164,8 @@ class NoiseRule(DrawnRule):
 
 
 class RandomIntRule(DrawnRule):
+    """A keyed random integer in [min, max] (anon.random_int_between): plausible, unrelated to the value."""
+
     mask: Literal["random_int"]
     min: int
     max: int
@@ -175,6 +178,8 @@ class RandomIntRule(DrawnRule):
 
 
 class RandomDateRule(DrawnRule):
+    """A keyed random date or time in [min, max]; no default range, since only the policy knows what is plausible."""
+
     mask: Literal["random_date"]
     min: dt.datetime | dt.date
     max: dt.datetime | dt.date
@@ -187,6 +192,8 @@ class RandomDateRule(DrawnRule):
 
 
 class RandomInRule(DrawnRule):
+    """A keyed random pick from `values` (anon.random_in): keeps an enum column's labels valid."""
+
     mask: Literal["random_in"]
     values: list[str | int | float | bool] = Field(min_length=1)
 
@@ -253,10 +260,14 @@ class ConstantRule(_Rule):
 
 
 class NullRule(_Rule):
+    """Every value becomes NULL: what a column written without a rule gets, so nothing is kept by omission."""
+
     mask: Literal["null"]
 
 
 class KeepRule(_Rule):
+    """The value as it is: must be written out, so keeping a column is always a decision someone made."""
+
     mask: Literal["keep"] = "keep"
 
 
@@ -290,7 +301,7 @@ class RedactRule(_Rule):
 
     mask: Literal["redact"]
     entities: list[RedactEntity] = Field(
-        default_factory=lambda: ["email", "iban", "card", "national_id", "ip", "phone", "name"], min_length=1
+        default_factory=lambda: list(get_args(RedactEntity)), min_length=1
     )
     replacement: str | dict[RedactEntity, str] | None = None
 

@@ -11,7 +11,12 @@ from janedoe.policy.dp_section import BoundsColumnFields, DpSection
 from janedoe.policy.kanon_section import KAnonymityColumnFields, KAnonymitySection
 from janedoe.policy.mask_rules import KeepRule, MaskRule
 from janedoe.policy.roles_section import RoleSection
-from janedoe.policy.synthetic_section import SyntheticColumnFields, SyntheticSection
+from janedoe.policy.synthetic_section import (
+    SyntheticColumnFields,
+    SyntheticRelation,
+    SyntheticSection,
+    relation_problem,
+)
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -74,6 +79,8 @@ class ColumnPolicy(KAnonymityColumnFields, BoundsColumnFields, SyntheticColumnFi
 
 
 class TablePolicy(BaseModel):
+    """One table's columns and the sections other areas read (k_anonymity, dp, synthetic)."""
+
     model_config = ConfigDict(extra="forbid")
     columns: dict[str, ColumnPolicy] = Field(default_factory=dict)
     k_anonymity: KAnonymitySection | None = None
@@ -108,6 +115,16 @@ class Policy(BaseModel):
     default: Literal["error", "keep", "null"] = "error"
     tables: dict[str, TablePolicy] = Field(default_factory=dict)
     roles: dict[str, RoleSection] | None = None
+    # parent and child tables synthesized together (`janedoe synth fit-related`)
+    relations: list[SyntheticRelation] | None = None
+
+    @model_validator(mode="after")
+    def _relations_name_tables(self):
+        problem = relation_problem(self.tables, self.relations or [])
+        if problem is not None:
+            path, message = problem
+            raise PydanticCustomError("policy_field", "{message}", {"path": path, "message": message})
+        return self
 
     @model_validator(mode="after")
     def _role_rules_are_mask_rules(self):

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class RoleSection(BaseModel):
+    """What one API role sees: `raw` data, or per table and column rules that replace the policy's own."""
+
     model_config = ConfigDict(extra="forbid")
     description: str | None = None
     raw: bool = False

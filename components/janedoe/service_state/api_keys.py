@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from janedoe.errors import JaneDoeInputError, NotFoundError
 from janedoe.service_state.tables import api_key_permissions, api_keys
@@ -21,6 +22,9 @@ from sqlalchemy import Engine, and_, insert, select, update
 _KEY_SHAPE = re.compile(r"^jd_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _NAME_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 TOOLS = "tools"
+# Ledger accounts janedoe spends from itself: a key with such an analyst name would share (and could exhaust) them.
+# "stage-one" is janedoe.stage_one.STAGE_ONE_ACCOUNT, which pays for each dataset's stage-1 data.
+RESERVED_NAMES = frozenset({"stage-one"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ def _digest(salt: str, secret: str) -> str:
 
 
 def check_name(value: str, field: str) -> str:
+    """A key, analyst or dataset name in a shape that is safe in URLs, logs and ledger rows; returns it."""
     if not _NAME_SHAPE.match(value or ""):
         message = "must be 1-128 letters, digits or . _ @ - (starting with a letter or digit)"
         raise JaneDoeInputError(message, where=field)
@@ -65,6 +70,8 @@ class ApiKeys:
         """Returns the full key (the only time it exists outside the caller) and its stored record."""
         check_name(role, "role")
         check_name(name, "name")
+        if name.casefold() in RESERVED_NAMES:
+            raise JaneDoeInputError("is reserved for a ledger account janedoe itself spends from", where="name")
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         salt = secrets.token_hex(16)
@@ -124,6 +131,10 @@ def _info(row, tools: bool) -> KeyInfo:
     )
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: None) -> None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     # SQLite hands timestamps back naive; they were written in UTC.
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment

@@ -4,7 +4,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from janedoe.service_state.engine import SqliteWriterLock
+from janedoe.database_access import SqliteWriterLock
 from janedoe.service_state.tables import api_audit
 from sqlalchemy import Engine, insert, select
 

@@ -6,6 +6,7 @@ import tempfile
 import weakref
 
 from janedoe.errors import JaneDoeInputError
+from janedoe.policy import choose_table
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.leftovers import UPLOAD_DIR_PREFIX, hold_upload_lock
 from janedoe.service_state.role_masking import check_every_role, parse_dataset_policy
@@ -29,9 +30,10 @@ def ingest_dataset(
     try:
         policy = parse_dataset_policy(policy_text)
         table_name = table_name or os.path.splitext(os.path.basename(shown_name))[0]
-        if table_name not in policy.tables:
-            raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{table_name}")
-        encoding = encoding or policy.tables[table_name].encoding
+        table_name, table_policy = choose_table(
+            policy, table_name, table_name, where=f"policy: tables.{table_name}", option="the table field"
+        )
+        encoding = encoding or table_policy.encoding
         schema = read_schema(upload_path, encoding=encoding)
         check_every_role(policy, table_name, schema)
         dataset_id, data_path = state.datasets.new_data_path(".parquet")

@@ -19,6 +19,7 @@ def escape_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def formula_safe_batches(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """escape_formulas over a stream of batches, for CSV downloads written batch by batch."""
     for batch in batches:
         yield escape_formulas(batch)
 

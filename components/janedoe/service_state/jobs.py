@@ -9,12 +9,16 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from janedoe.errors import NotFoundError
 from janedoe.service_state.tables import api_jobs
 from sqlalchemy import Engine, insert, select, update
 
-QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+QUEUED = "queued"
+RUNNING = "running"
+DONE = "done"
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class JobRecord:
 
 
 def this_runner() -> str:
+    """host:pid of this process, recorded on the jobs it runs so a restart can tell its own stale jobs."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -44,7 +49,7 @@ class Jobs:
 
     def create(self, *, kind: str, owner: str, dataset_id: str | None, params: dict) -> JobRecord:
         now = datetime.now(UTC)
-        values = dict(
+        values: dict[str, Any] = dict(
             job_id=secrets.token_hex(8), kind=kind, status=QUEUED, owner=owner, dataset_id=dataset_id, params=params,
             runner=this_runner(), result_path=None, result_format=None, error_code=None, error_message=None,
             created_at=now, updated_at=now,
@@ -106,6 +111,8 @@ def _dead_on_this_host(runner: str | None, host: str) -> bool:
 
 
 def _record(row) -> JobRecord:
-    fixed = {key: (value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value)
-             for key, value in row.items()}
+    fixed: dict[str, Any] = {
+        key: (value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value)
+        for key, value in row.items()
+    }
     return JobRecord(**fixed)

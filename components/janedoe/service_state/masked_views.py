@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.errors import JaneDoeInputError
+from janedoe.masking import TableMasker
 from janedoe.policy import parse_policy
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.formula_escape import escape_formulas
@@ -35,7 +36,7 @@ class RoleView:
     """What one role sees of one dataset."""
 
     record: DatasetRecord
-    masker: object | None  # a janedoe.masking TableMasker, or None for a raw role
+    masker: TableMasker | None  # None for a raw role
     output_schema: pa.Schema
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -172,10 +173,10 @@ class MaskedViews:
             self._policies.pop(dataset_id, None)
             for key in [key for key in self._views if key[0] == dataset_id]:
                 del self._views[key]
-            for key in [key for key in self._masked if key[0] == dataset_id]:
-                self._masked_rows -= self._masked.pop(key).batch.num_rows
-            for key in [key for key in self._building if key[0] == dataset_id]:
-                del self._building[key]
+            for masked_key in [key for key in self._masked if key[0] == dataset_id]:
+                self._masked_rows -= self._masked.pop(masked_key).batch.num_rows
+            for building_key in [key for key in self._building if key[0] == dataset_id]:
+                del self._building[building_key]
 
     def policy(self, record: DatasetRecord):
         """The dataset's parsed policy (cached)."""

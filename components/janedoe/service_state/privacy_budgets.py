@@ -15,6 +15,8 @@ from janedoe.service_state.role_masking import RoleNotAllowedError
 
 
 class DatasetPrivacy:
+    """A dataset's DP queries for API callers: their role checked, their budget charged in the ledger first."""
+
     def __init__(self, ledger: Ledger, views: MaskedViews) -> None:
         self.ledger, self.views = ledger, views
         # Budgets known to exist (the ledger never deletes one), so a query skips the lookup; spend still checks.

@@ -5,11 +5,13 @@ The database URL may carry a password: only its redacted form is stored (as the 
 
 import os
 
+from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
+from janedoe.policy import choose_table
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.role_masking import check_every_role, parse_dataset_policy
 from janedoe.service_state.store import StateStore
-from janedoe.sqldb import iter_table_batches, parse_database_url
+from janedoe.sqldb import iter_table_batches
 from janedoe.tabular import AtomicTableWriter
 
 _BATCH_ROWS = 65_536
@@ -32,8 +34,8 @@ def ingest_sql_table(
     try:
         first = next(batches)  # always one, even for an empty table: it carries the schema
         schema = first.schema
-        if policy_table not in policy.tables:  # checked once the table is known to exist: a wrong name is a 404
-            raise JaneDoeInputError("the policy has no such table", where=f"policy: tables.{policy_table}")
+        # checked once the table is known to exist: a wrong name is a 404
+        choose_table(policy, policy_table, policy_table, where=f"policy: tables.{policy_table}", option="policy_table")
         check_every_role(policy, policy_table, schema)
         dataset_id, data_path = state.datasets.new_data_path(".parquet")
         with AtomicTableWriter(data_path, schema) as writer:

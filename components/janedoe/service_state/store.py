@@ -3,10 +3,11 @@
 import os
 from dataclasses import dataclass
 
+from janedoe.database_access import parse_database_url
 from janedoe.service_state.api_keys import ApiKeys
 from janedoe.service_state.audit import AuditLog
 from janedoe.service_state.datasets import Datasets
-from janedoe.service_state.engine import normalize_state_url, open_engine
+from janedoe.service_state.engine import open_engine
 from janedoe.service_state.jobs import Jobs
 from sqlalchemy import Engine
 
@@ -26,12 +27,13 @@ class StateStore:
 
         Without a data dir (PostgreSQL state, no --data-dir) keys and budgets work but datasets cannot be added.
         """
-        url = normalize_state_url(url_or_path)
-        if data_dir is None and url.startswith("sqlite:///") and not url.endswith(":memory:"):
-            data_dir = os.path.splitext(url.removeprefix("sqlite:///"))[0] + "-data"
-        engine = open_engine(url)
+        location = parse_database_url(url_or_path, where="--state", any_path=True)
+        if data_dir is None and location.dialect == "sqlite":
+            data_dir = os.path.splitext(location.sqlite_path)[0] + "-data"
+        engine = open_engine(location)
         if data_dir is not None:
             os.makedirs(data_dir, exist_ok=True)
+        url = location.sqlalchemy_url()
         return cls(url, engine, ApiKeys(engine), Datasets(engine, data_dir), Jobs(engine), AuditLog(engine))
 
     @property

@@ -22,6 +22,8 @@ SYNTH = "synth"
 
 
 class SyntheticJobs:
+    """Synthesis as background jobs: the budget is charged when a job is created, the model fitted off the request."""
+
     def __init__(self, state: StateStore, privacy: DatasetPrivacy, *, workers: int = 1) -> None:
         self.state, self.privacy = state, privacy
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="janedoe-synth")
@@ -50,7 +52,9 @@ class SyntheticJobs:
         return job
 
     def result_path(self, job_id: str) -> str:
-        directory = os.path.join(self.state.datasets.data_dir, "jobs")
+        data_dir = self.state.datasets.data_dir
+        assert data_dir is not None  # a synthesis job runs on an uploaded dataset, which needed the data dir
+        directory = os.path.join(data_dir, "jobs")
         os.makedirs(directory, exist_ok=True)
         return os.path.join(directory, f"{job_id}.parquet")
 

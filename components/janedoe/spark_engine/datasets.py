@@ -32,12 +32,19 @@ class DatasetLocation:
     format: str | None = None
 
     @property
+    def file(self) -> tuple[str, str]:
+        """(path, Spark format) of a dataset that is not a table: dataset_location sets both for every path."""
+        assert self.path is not None and self.format is not None, self.text
+        return self.path, self.format
+
+    @property
     def name(self) -> str:
         """The policy's table name for this dataset: the table's or the file's stem."""
         if self.table:
             return self.table.rsplit(".", 1)[-1]
-        stem = self.path.rstrip("/").rsplit("/", 1)[-1]
-        stem = re.sub(r"[*?\[].*$", "", stem) or self.path.rstrip("/").rsplit("/", 2)[-2]
+        path, _format = self.file
+        stem = path.rstrip("/").rsplit("/", 1)[-1]
+        stem = re.sub(r"[*?\[].*$", "", stem) or path.rstrip("/").rsplit("/", 2)[-2]
         return stem.split(".", 1)[0]
 
 
@@ -68,11 +75,12 @@ def read_dataset(spark: SparkSession, location: DatasetLocation, *, delimiter: s
     try:
         if location.table:
             return spark.read.table(location.table)
-        reader = spark.read.format(location.format)
-        if location.format == "csv":
+        path, file_format = location.file
+        reader = spark.read.format(file_format)
+        if file_format == "csv":
             reader = reader.option("header", "true").option("inferSchema", "true").option("mode", "FAILFAST")
             reader = reader.option("sep", delimiter or ",")
-        return reader.load(location.path)
+        return reader.load(path)
     except AnalysisException as error:
         raise JaneDoeInputError(_first_line(error), where=location.text) from None
 
@@ -84,15 +92,17 @@ def write_dataset(frame: DataFrame, location: DatasetLocation, *, overwrite: boo
     if location.table:
         _write_table(spark, frame, location.table, staging_id, overwrite)
         return
+    path, file_format = location.file
     jvm = spark.sparkContext._jvm
+    assert jvm is not None  # a running session has its JVM gateway
     hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
-    target = jvm.org.apache.hadoop.fs.Path(location.path)
+    target = jvm.org.apache.hadoop.fs.Path(path)
     fs = target.getFileSystem(hadoop_conf)
     if fs.exists(target) and not overwrite:
         raise JaneDoeInputError("the output exists (pass --overwrite to replace it)", where=location.text)
     staging = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}.janedoe-{staging_id}")
-    writer = frame.write.format(location.format).mode("error")
-    if location.format == "csv":
+    writer = frame.write.format(file_format).mode("error")
+    if file_format == "csv":
         writer = writer.option("header", "true")
     previous = jvm.org.apache.hadoop.fs.Path(target.getParent(), f".{target.getName()}.janedoe-old-{staging_id}")
     try:
@@ -133,7 +143,7 @@ def check_output_apart(source: DatasetLocation, target: DatasetLocation) -> None
         if source.table and target.table and _table_key(source.table) == _table_key(target.table):
             raise JaneDoeInputError("the output must not be the input (sources are never modified)", where="OUTPUT")
         return
-    input_path, output_path = _comparable(source.path), _comparable(target.path)
+    input_path, output_path = _comparable(source.file[0]), _comparable(target.file[0])
     if input_path == output_path or input_path.startswith(output_path.rstrip("/") + "/"):
         raise JaneDoeInputError("the output must not be the input or a folder holding it (sources are never "
                                 "modified)", where="OUTPUT")

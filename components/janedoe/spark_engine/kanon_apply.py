@@ -60,6 +60,7 @@ def spark_anonymize_with_policy(
     columns = kanon_policy_columns(policy, table_name, frame.columns, policy_path)
     table_policy = policy.tables[table_name]
     where = f"{policy_path}: tables.{table_name}.k_anonymity"
+    assert table_policy.k_anonymity is not None  # kanon_policy_columns refused a table without the section
     if table_policy.k_anonymity.method == "mondrian":
         raise JaneDoeInputError(
             "method 'mondrian' is not available on Spark (use optimal or heuristic, or janedoe kanon apply)",

@@ -16,9 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from janedoe.errors import JaneDoeInputError
 from janedoe.masking import build_table_masker, require_secret
-from janedoe.policy import KeepRule, Policy
+from janedoe.policy import KeepRule, Policy, choose_table
 from janedoe.spark_engine.column_shuffle import shuffle_whole_columns
 from janedoe.spark_engine.datasets import DatasetLocation, read_dataset, write_dataset
 
@@ -48,9 +47,7 @@ def mask_dataframe(frame: DataFrame, policy: Policy, table: str, *, secret: byte
     `row_counter`, a Spark accumulator, counts the rows as the tasks mask them."""
     from pyspark.sql.pandas.types import from_arrow_schema, to_arrow_schema
 
-    if table not in policy.tables:
-        known = ", ".join(sorted(policy.tables)) or "none"
-        raise JaneDoeInputError(f"table {table!r} is not in the policy (its tables: {known})", where="table")
+    choose_table(policy, table, table, where="table")
     input_schema = to_arrow_schema(frame.schema)
     driver_masker = build_table_masker(policy, table, input_schema, secret=secret, seed=seed)
     output_schema = from_arrow_schema(driver_masker.output_schema)
@@ -137,11 +134,7 @@ def mask_job_secret(policy: Policy, source: DatasetLocation, table: str | None =
     """(table, key) for masking SOURCE, checked before any Spark session starts: the table must be in the policy and
     the key comes from the policy's `secret_env` (never an argument, which could reach a shell history or a Spark
     configuration)."""
-    table = table or source.name
-    if table not in policy.tables:
-        known = ", ".join(sorted(policy.tables)) or "none"
-        raise JaneDoeInputError(f"table {table!r} is not in the policy (its tables: {known}); name one with --table",
-                                where=source.text)
+    table, _ = choose_table(policy, table, source.name, where=source.text)
     return table, require_secret(policy, table)
 
 

@@ -5,7 +5,6 @@ Reads through one read-only snapshot; SQLite and PostgreSQL, either as source or
 """
 
 from janedoe.sqldb.database_copy import CopyReport, copy_database
-from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url, redact_url
 from janedoe.sqldb.dependency_order import TableOrder, order_tables
 from janedoe.sqldb.in_place import InPlaceReport, anonymize_in_place
 from janedoe.sqldb.policy_scan import scan_database
@@ -17,7 +16,6 @@ from janedoe.sqldb.table_batches import iter_table_batches, table_row_count
 __all__ = [
     "CopyReport",
     "DatabaseSchema",
-    "DatabaseUrl",
     "ForeignKey",
     "InPlaceReport",
     "TableOrder",
@@ -27,8 +25,6 @@ __all__ = [
     "dump_database",
     "iter_table_batches",
     "order_tables",
-    "parse_database_url",
-    "redact_url",
     "reflect_schema",
     "scan_database",
     "table_row_count",

@@ -5,29 +5,18 @@ import sqlite3
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from janedoe.database_access import DatabaseUrl, url_credentials
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.database_url import DatabaseUrl
 from sqlalchemy.pool import NullPool
 
 
 def _scrubbed(error: Exception, url: DatabaseUrl) -> str:
     """First line of a driver error with anything that could be the password removed."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-    for secret in _passwords_of(url):
+    text = text.replace(url.conninfo, url.redacted)  # first: the whole URL, before its parts become ***
+    for secret in url_credentials(url.conninfo) if url.dialect == "postgresql" else []:
         text = text.replace(secret, "***")
-    return text.replace(url.conninfo, url.redacted)
-
-
-def _passwords_of(url: DatabaseUrl) -> list[str]:
-    """The password in the URL's user part and in libpq's `?password=` parameter, as the driver may print them."""
-    if url.dialect != "postgresql":
-        return []
-    from urllib.parse import parse_qsl, unquote, urlsplit
-
-    parts = urlsplit(url.conninfo)
-    found = [unquote(parts.password)] if parts.password else []
-    found += [value for key, value in parse_qsl(parts.query) if key.lower() == "password" and value]
-    return found
+    return text
 
 
 def sqlite_read_only(url: DatabaseUrl) -> sqlite3.Connection:

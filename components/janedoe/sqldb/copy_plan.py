@@ -5,12 +5,13 @@ Shared by `db copy` and `db dump`, so both refuse a bad policy before they touch
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
 import sqlalchemy as sa
+from janedoe.database_access import DatabaseUrl
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.dependency_order import TableOrder, order_tables
 from janedoe.sqldb.key_rules import resolve_rules
 from janedoe.sqldb.reflection import reflect_schema
@@ -40,8 +41,8 @@ def make_plan(
     target_dialect: str,
     *,
     tables: list[str] | None = None,
-    where: list[str] = (),
-    sample: list[str] = (),
+    where: Sequence[str] = (),
+    sample: Sequence[str] = (),
     seed: int = 0,
     policy_name: str = "policy",
 ) -> CopyPlan:
@@ -65,7 +66,7 @@ def make_plan(
             policy, name, schema.tables[name].arrow_schema(), secret=secret, seed=seed, rules=rules[name]
         )
     output_schemas = {name: maskers[name].output_schema for name in order.tables}
-    metadata = build_target_metadata(schema, order.tables, output_schemas, target_dialect)
+    metadata = build_target_metadata(schema, order.tables, output_schemas, target_dialect, rules)
     fingerprint = hashlib.sha256(
         json.dumps(
             {

@@ -5,11 +5,12 @@ A target is either empty (a fresh copy), an unfinished copy of the same source w
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from janedoe.database_access import DatabaseUrl, parse_database_url
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.copy_plan import CopyPlan, make_plan
-from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url
 from janedoe.sqldb.post_load import PostLoadBuilder
 from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
 from janedoe.sqldb.reflection import STATE_TABLE
@@ -32,8 +33,8 @@ def copy_database(
     *,
     tables: list[str] | None = None,
     batch_size: int = 10_000,
-    where: list[str] = (),
-    sample: list[str] = (),
+    where: Sequence[str] = (),
+    sample: Sequence[str] = (),
     replace: bool = False,
     seed: int = 0,
     policy_name: str = "policy",

@@ -16,6 +16,7 @@ class TableOrder:
 
 
 def order_tables(schema: DatabaseSchema, only: list[str] | None = None) -> TableOrder:
+    """The tables (all, or `only`) in load order, so every row's references exist when it is written."""
     names = sorted(only if only is not None else schema.tables)
     chosen = set(names)
     parents = {

@@ -17,15 +17,16 @@ Rows without a primary key: nothing needs one (every row is rewritten); SQLite k
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.arrow_types import same_storage
 from janedoe.sqldb.connections import wrap_driver_error
 from janedoe.sqldb.copy_plan import CopyPlan, make_plan
-from janedoe.sqldb.database_url import parse_database_url
 from janedoe.sqldb.in_place_writer import ROWID_COLUMN, InPlaceWriter, is_driver_error
 from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
 from janedoe.sqldb.snapshot_reader import ExtraColumn, SnapshotReader
 from janedoe.sqldb.table_copy import Progress
+from janedoe.sqldb.table_shuffles import table_shuffles
 from janedoe.tabular import WriteBehind
 
 _ROWID_NAMES = ("rowid", "_rowid_", "oid")  # SQLite's names for a rowid; a column of the same name hides one
@@ -115,7 +116,10 @@ def _stage_masked_rows(plan: CopyPlan, writer: InPlaceWriter, rowids: dict, batc
             done = 0
             if progress is not None:
                 progress(name, 0, totals[name])
-            with WriteBehind(lambda batch, stage=stage, name=name: writer.stage_batch(stage, name, batch)) as out:
+            with (
+                table_shuffles(masker, reader, table, batch_size=batch_size),
+                WriteBehind(lambda batch, stage=stage, name=name: writer.stage_batch(stage, name, batch)) as out,
+            ):
                 for batch in reader.read_batches(table, batch_size=batch_size, extra=extra):
                     rows = batch.drop_columns([ROWID_COLUMN]) if extra else batch
                     masked = masker.mask_batch(rows) if rows.num_rows else rows.slice(0, 0)
@@ -159,11 +163,11 @@ def _retyped_columns(plan: CopyPlan) -> list[tuple[str, str]]:
             if not same_storage(column.arrow_type, output.field(column.name).type):
                 retyped.append((name, column.name))
     if retyped and plan.source.dialect == "sqlite":
-        table, column = retyped[0]
+        table_name, column_name = retyped[0]
         raise JaneDoeInputError(
-            f"the rule changes the column's type ({plan.output_schemas[table].field(column).type}) and SQLite cannot"
-            " change a column's type in place: use `db copy`, or a rule that keeps the column's type",
-            where=f"{table}.{column}",
+            f"the rule changes the column's type ({plan.output_schemas[table_name].field(column_name).type}) and"
+            " SQLite cannot change a column's type in place: use `db copy`, or a rule that keeps the column's type",
+            where=f"{table_name}.{column_name}",
         )
     return retyped
 

@@ -6,6 +6,8 @@ taken off while the rows are swapped (a referenced key and its references change
 own definition, which checks every row again; a crash or an error before COMMIT leaves the original rows.
 """
 
+from typing import TypeGuard
+
 import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import wrap_driver_error
@@ -173,7 +175,7 @@ class InPlaceWriter(TargetWriter):
         )
 
 
-def is_driver_error(error: BaseException) -> bool:
+def is_driver_error(error: BaseException) -> TypeGuard[Exception]:
     import sqlite3
 
     if isinstance(error, sqlite3.Error):

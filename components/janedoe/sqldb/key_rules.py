@@ -7,7 +7,7 @@ and different values to different values: keep, hash, pseudonymize (with unique:
 """
 
 from janedoe.errors import JaneDoeInputError
-from janedoe.policy import KeepRule, NullRule
+from janedoe.policy import KeepRule, MaskRule, NullRule
 from janedoe.sqldb.neutral_values import not_null_rule
 from janedoe.sqldb.schema_model import DatabaseSchema
 
@@ -16,7 +16,7 @@ KEY_SAFE_RULES = ("keep", "hash", "pseudonymize", "keyed_permutation")
 
 def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_name: str = "policy") -> dict:
     """{table: {column: rule}} for every column of `tables`; errors name the table and the column."""
-    named: dict[tuple[str, str], object] = {}
+    named: dict[tuple[str, str], MaskRule] = {}
     for table_name in tables:
         table_policy = policy.tables.get(table_name)
         columns = table_policy.columns if table_policy is not None else {}
@@ -33,11 +33,11 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
     for _ in range(len(foreign_keys) + 1):
         changed = False
         for fk in foreign_keys:
-            for column, referred in zip(fk.columns, fk.referred_columns, strict=False):
+            for column_name, referred in zip(fk.columns, fk.referred_columns, strict=False):
                 parent = rules.get((fk.referred_table, referred))
-                if parent is None or (fk.table, column) in named or (fk.table, column) in rules:
+                if parent is None or (fk.table, column_name) in named or (fk.table, column_name) in rules:
                     continue
-                rules[(fk.table, column)] = parent
+                rules[(fk.table, column_name)] = parent
                 changed = True
         if not changed:
             break
@@ -57,9 +57,9 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
                     where=f"{policy_name}: tables.{table_name}.columns.{column.name}",
                 )
     for fk in foreign_keys:
-        for column, referred in zip(fk.columns, fk.referred_columns, strict=False):
+        for column_name, referred in zip(fk.columns, fk.referred_columns, strict=False):
             parent_rule = rules[(fk.referred_table, referred)]
-            child_rule = rules[(fk.table, column)]
+            child_rule = rules[(fk.table, column_name)]
             if parent_rule.mask not in KEY_SAFE_RULES:
                 raise JaneDoeInputError(
                     f"rule {parent_rule.mask!r} would break the foreign key {fk.label()}: a referenced key needs"
@@ -74,12 +74,12 @@ def resolve_rules(policy, schema: DatabaseSchema, tables: list[str], *, policy_n
                 )
             if child_rule == parent_rule:
                 continue
-            if child_rule.mask == "null" and schema.tables[fk.table].column(column).nullable:
+            if child_rule.mask == "null" and schema.tables[fk.table].column(column_name).nullable:
                 continue  # dropping the link is allowed: nothing dangles
             raise JaneDoeInputError(
                 f"foreign key column must be masked like {fk.referred_table}.{referred} ({parent_rule.mask}), not"
                 f" with {child_rule.mask!r}; remove it from the policy to inherit the referenced column's rule",
-                where=f"{policy_name}: tables.{fk.table}.columns.{column}",
+                where=f"{policy_name}: tables.{fk.table}.columns.{column_name}",
             )
     result: dict[str, dict] = {name: {} for name in tables}
     for (table_name, column_name), rule in rules.items():

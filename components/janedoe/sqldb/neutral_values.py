@@ -23,7 +23,7 @@ def not_null_rule(column: ColumnSchema) -> ConstantRule:
 
 
 def _default_value(column: ColumnSchema):
-    text = column.default.strip()
+    text = (column.default or "").strip()  # called only for a column with a default
     match = _QUOTED.match(text) or _NUMBER.match(text)
     literal = match.group(1).replace("''", "'") if match else None
     if literal is None and text.lower() in ("true", "false"):

@@ -6,7 +6,7 @@ personal get a rule that keeps them one-to-one.
 
 import pyarrow as pa
 import yaml
-from janedoe.sqldb.database_url import parse_database_url
+from janedoe.database_access import parse_database_url
 from janedoe.sqldb.dependency_order import order_tables
 from janedoe.sqldb.personal_data import Suggestion, suggest_rule
 from janedoe.sqldb.reflection import reflect_schema
@@ -39,10 +39,10 @@ def scan_database(url_text: str, *, sample_rows: int = 500, secret_env: str = "J
     for _ in range(len(schema.tables) + 1):  # foreign keys copy their referenced column's rule, along chains
         for name in order.tables:
             for fk in schema.tables[name].foreign_keys:
-                for column, referred in zip(fk.columns, fk.referred_columns, strict=False):
+                for column_name, referred in zip(fk.columns, fk.referred_columns, strict=False):
                     parent = suggestions[(fk.referred_table, referred)]
                     reason = f"foreign key to {fk.referred_table}.{referred}: same rule keeps joins"
-                    suggestions[(name, column)] = Suggestion(dict(parent.rule), reason)
+                    suggestions[(name, column_name)] = Suggestion(dict(parent.rule), reason)
     return render_policy(order.tables, schema, suggestions, url.redacted, secret_env)
 
 

@@ -7,8 +7,8 @@ database copy costs about what the server spends producing the rows. Used inside
 from collections.abc import Iterator
 
 import pyarrow as pa
+from janedoe.database_access import DatabaseUrl
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.database_url import DatabaseUrl
 
 # Session settings that fix the text form of values the reader asks the server to send as text (intervals, arrays).
 SESSION_SETTINGS = ("SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'iso_8601'")

@@ -1,9 +1,11 @@
 """Reads a database's schema through SQLAlchemy's inspector: tables, columns, keys, uniques, indexes."""
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
+from janedoe.database_access import DatabaseUrl
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import sqlalchemy_engine, wrap_driver_error
-from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.schema_model import (
     ColumnSchema,
     DatabaseSchema,
@@ -45,7 +47,7 @@ def _reflect_all(inspector: sa.Inspector, names: list[str]) -> dict[str, dict]:
     """Each kind of schema object for all tables at once: one catalog query per kind, not one per table and kind."""
     if not names:
         return {}
-    kinds = {
+    kinds: dict[str, Callable[..., dict]] = {
         "columns": inspector.get_multi_columns,
         "pk": inspector.get_multi_pk_constraint,
         "fks": inspector.get_multi_foreign_keys,

@@ -9,12 +9,13 @@ import datetime as dt
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from janedoe.database_access import DatabaseUrl
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import sqlite_read_only, wrap_driver_error
-from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.postgres_arrow import (
     connect_snapshot,
     driver_errors,
@@ -46,7 +47,7 @@ class SnapshotReader:
         """`snapshot`: a PostgreSQL snapshot exported by another reader (`export_snapshot`), to read the same data."""
         self.url = url
         self._snapshot = snapshot
-        self._conn = None
+        self._conn: Any = None  # sqlite3's or psycopg's connection: each dialect's branch uses its own driver's API
 
     def __enter__(self) -> "SnapshotReader":
         if self.url.dialect == "sqlite":
@@ -123,7 +124,8 @@ class SnapshotReader:
                 yield from self._sqlite_batches(sql, schema, batch_size, table.name, blobs)
             else:
                 yield from self._postgres_batches(sql, schema, batch_size)
-        except (sqlite3.Error, *driver_errors()) as error:
+        # driver_errors() imports the PostgreSQL driver only once an error is caught; mypy cannot type a starred tuple
+        except (sqlite3.Error, *driver_errors()) as error:  # type: ignore[misc]
             raise wrap_driver_error(error, self.url, where=table.name) from None
 
     def _select_expression(self, table: TableSchema, name: str) -> str:

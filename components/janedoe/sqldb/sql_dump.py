@@ -6,18 +6,19 @@ Values become SQL literals column by column with Arrow compute (quotes doubled),
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
+from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.copy_plan import make_plan
-from janedoe.sqldb.database_url import parse_database_url
 from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
 from janedoe.sqldb.subset import keep_filter, plan_subset
+from janedoe.sqldb.table_shuffles import table_shuffles
 from janedoe.sqldb.table_writer import ddl, enum_ddl
 from janedoe.sqldb.type_map import check_sqlite_floats, decimal_text, enum_types, is_blob
 
@@ -32,12 +33,14 @@ def dump_database(
     dialect: str | None = None,
     tables: list[str] | None = None,
     batch_size: int = 10_000,
-    where: list[str] = (),
-    sample: list[str] = (),
+    where: Sequence[str] = (),
+    sample: Sequence[str] = (),
     seed: int = 0,
     policy_name: str = "policy",
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
+    """The masked database as one SQL script (rows per table returned), for loading where janedoe cannot connect;
+    written to a temporary file and renamed, so a failure leaves no half dump."""
     source = parse_database_url(source_url, where="--from")
     dialect = dialect or source.dialect
     if dialect not in ("sqlite", "postgresql"):
@@ -54,6 +57,7 @@ def dump_database(
             out.write(f"-- masked dump written by janedoe from {source.redacted}\n")
             if dialect == "postgresql":
                 out.write("SET client_encoding = 'UTF8';\nSET standard_conforming_strings = on;\n")
+                out.write("SET TIME ZONE 'UTC';\n")  # a tstzrange's date bounds are UTC midnights, as in a copy
             out.write("BEGIN;\n")
             if dialect == "postgresql":
                 for type_name, labels in enum_types(plan.metadata):
@@ -97,28 +101,29 @@ def _dump_table(out, reader, plan, name, kept_keys, batch_size, progress, dialec
     done = 0
     columns = ", ".join(q(c) for c in table.column_names)
     blobs = {c.name for c in plan.metadata.tables[name].columns if is_blob(c.type)}
-    for batch in reader.read_batches(table, batch_size=batch_size):
-        if kept_keys is not None:
-            batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
-        if batch.num_rows == 0:
-            continue
-        masked = plan.maskers[name].mask_batch(batch)
-        tuples = sql_row_literals(masked, dialect, table=name, blobs=blobs)
-        for start in range(0, len(tuples), ROWS_PER_INSERT):
-            chunk = tuples.slice(start, ROWS_PER_INSERT)
-            out.write(f"INSERT INTO {q(name)} ({columns}) VALUES\n")
-            out.write(",\n".join(chunk.to_pylist()))
-            out.write(";\n")
-        done += batch.num_rows
-        if progress:
-            progress(name, done, total)
+    with table_shuffles(plan.maskers[name], reader, table, kept_keys=kept_keys, batch_size=batch_size):
+        for batch in reader.read_batches(table, batch_size=batch_size):
+            if kept_keys is not None:
+                batch = batch.filter(keep_filter(batch, table.primary_key, kept_keys))
+            if batch.num_rows == 0:
+                continue
+            masked = plan.maskers[name].mask_batch(batch)
+            tuples = sql_row_literals(masked, dialect, table=name, blobs=blobs)
+            for start in range(0, len(tuples), ROWS_PER_INSERT):
+                chunk = tuples.slice(start, ROWS_PER_INSERT)
+                out.write(f"INSERT INTO {q(name)} ({columns}) VALUES\n")
+                out.write(",\n".join(chunk.to_pylist()))
+                out.write(";\n")
+            done += batch.num_rows
+            if progress:
+                progress(name, done, total)
     if progress:
         progress(name, done, total)
     return done
 
 
 def sql_row_literals(
-    batch: pa.RecordBatch, dialect: str, *, table: str = "", blobs: set[str] = frozenset()
+    batch: pa.RecordBatch, dialect: str, *, table: str = "", blobs: Collection[str] = frozenset()
 ) -> pa.Array:
     """One '(v1, v2, ...)' string per row; every kept value reads back exactly as it left (type_map.py)."""
     literals = [

@@ -4,12 +4,12 @@ What a service needs to take a copy of a single table: it registers the table li
 """
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Generator
 
 import pyarrow as pa
 import sqlalchemy as sa
+from janedoe.database_access import DatabaseUrl, parse_database_url
 from janedoe.errors import JaneDoeInputError, NotFoundError
-from janedoe.sqldb.database_url import DatabaseUrl, parse_database_url
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.schema_model import TableSchema
 from janedoe.sqldb.snapshot_reader import SnapshotReader
@@ -17,7 +17,7 @@ from janedoe.sqldb.snapshot_reader import SnapshotReader
 
 def iter_table_batches(
     url: str | DatabaseUrl, table: str, *, batch_size: int = 65_536, connect_timeout: int | None = None
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     """Batches of at most `batch_size` rows, in primary-key order when the table has one.
 
     The first batch carries the schema, so an empty table still yields one (empty) batch: a caller can validate and
@@ -37,6 +37,7 @@ def iter_table_batches(
 
 
 def table_row_count(url: str | DatabaseUrl, table: str, *, connect_timeout: int | None = None) -> int:
+    """Rows in `table`, counted in one read-only snapshot (progress totals, limits checked before a copy)."""
     source = _source(url, connect_timeout)
     schema = _table_schema(source, table)
     with SnapshotReader(source) as reader:

@@ -12,7 +12,9 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from janedoe.sqldb.copy_plan import CopyPlan
+from janedoe.sqldb.post_load import PostLoadBuilder
 from janedoe.sqldb.subset import keep_filter
+from janedoe.sqldb.table_shuffles import table_shuffles
 from janedoe.tabular import WriteBehind
 
 Progress = Callable[[str, int, int], None]
@@ -30,7 +32,7 @@ class TableCopy:
     totals: dict[str, int]
     batch_size: int
     progress: Progress | None
-    post_load: object | None
+    post_load: PostLoadBuilder | None
     stop: threading.Event = field(default_factory=threading.Event)
     _progress_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -57,7 +59,10 @@ class TableCopy:
             rows_done, last_key = 0, None
         self.report(name, rows_done)
         masker = plan.maskers[name]  # set-dependent rules were prepared from the whole database (pseudonym_prepass)
-        with WriteBehind(lambda item: writer.write_batch(name, *item)) as output:
+        with (
+            table_shuffles(masker, reader, table, kept_keys=kept_keys, batch_size=self.batch_size, rows_done=rows_done),
+            WriteBehind(lambda item: writer.write_batch(name, *item)) as output,
+        ):
             after = last_key if table.primary_key else None
             for batch in reader.read_batches(table, batch_size=self.batch_size, after_key=after):
                 if self.stop.is_set():
@@ -120,7 +125,7 @@ def copy_in_lanes(job: TableCopy, reader, writer, lanes: int) -> dict[str, int]:
         except BaseException:  # Ctrl-C while waiting: the lanes stop after their current batch
             job.stop.set()
             raise
-    errors = [f.exception() for f in futures if f.exception() is not None]
+    errors = [error for f in futures if (error := f.exception()) is not None]
     real = [error for error in errors if not isinstance(error, CopyStopped)]
     if real or errors:
         raise (real or errors)[0]

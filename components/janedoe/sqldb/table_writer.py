@@ -10,13 +10,14 @@ import io
 import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from janedoe.database_access import DatabaseUrl
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import postgres_connect, sqlite_writable, wrap_driver_error
-from janedoe.sqldb.database_url import DatabaseUrl
 from janedoe.sqldb.reflection import STATE_TABLE
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
 from janedoe.sqldb.target_schema import bare_table
@@ -35,7 +36,7 @@ class PostLoadStep:
     sql: str
     needs: tuple[str, ...]
     table: str
-    constraint: object | None
+    constraint: sa.Constraint | None
 
     @property
     def foreign_key(self) -> bool:
@@ -55,6 +56,7 @@ class TargetWriter:
         self.url = url
         self.dialect = url.dialect
         self._blob_columns: dict[str, set[str]] = {}
+        self._conn: Any  # sqlite3's or psycopg's connection: each dialect's branch uses its own driver's API
         if self.dialect == "sqlite":
             self._conn = sqlite_writable(url)
         else:
@@ -202,7 +204,7 @@ class TargetWriter:
             try:
                 self._execute(step.sql)
             except Exception as error:
-                if step.constraint is not None and _is_psycopg_integrity(error):
+                if isinstance(step.constraint, sa.schema.ColumnCollectionConstraint) and _is_psycopg_integrity(error):
                     columns = ", ".join(c.name for c in step.constraint.columns)
                     raise JaneDoeInputError(
                         f"the masked values break {type(step.constraint).__name__} ({columns}):"

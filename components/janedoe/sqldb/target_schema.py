@@ -8,19 +8,24 @@ because they are masked by the same rule.
 import pyarrow as pa
 import sqlalchemy as sa
 from janedoe.sqldb.arrow_types import same_storage, sql_type_for
+from janedoe.sqldb.range_types import postgres_range_type
 from janedoe.sqldb.schema_model import DatabaseSchema, TableSchema
 from janedoe.sqldb.type_map import kept_type
 
 
 def build_target_metadata(
-    schema: DatabaseSchema, tables: list[str], output_schemas: dict[str, pa.Schema], target_dialect: str
+    schema: DatabaseSchema, tables: list[str], output_schemas: dict[str, pa.Schema], target_dialect: str,
+    rules: dict[str, dict] | None = None,
 ) -> sa.MetaData:
+    """`rules`: each table's rule per column (a `generalize` to ranges gets a range type in PostgreSQL)."""
     metadata = sa.MetaData()
     chosen = set(tables)
     for name in tables:
         table = schema.tables[name]
         output = output_schemas[name]
-        columns = [_column(table, column.name, output, schema.dialect, target_dialect) for column in table.columns]
+        table_rules = (rules or {}).get(name, {})
+        columns = [_column(table, column.name, output, schema.dialect, target_dialect, table_rules.get(column.name))
+                   for column in table.columns]
         constraints: list[sa.schema.SchemaItem] = []
         if table.primary_key:
             constraints.append(sa.PrimaryKeyConstraint(*table.primary_key))
@@ -45,10 +50,14 @@ def build_target_metadata(
     return metadata
 
 
-def _column(table: TableSchema, name: str, output: pa.Schema, source_dialect: str, target_dialect: str) -> sa.Column:
+def _column(table: TableSchema, name: str, output: pa.Schema, source_dialect: str, target_dialect: str,
+            rule=None) -> sa.Column:
     column = table.column(name)
     masked_type = output.field(name).type
-    if same_storage(column.arrow_type, masked_type):
+    range_type = postgres_range_type(rule, column.arrow_type) if target_dialect == "postgresql" else None
+    if range_type is not None:
+        sql_type = range_type
+    elif same_storage(column.arrow_type, masked_type):
         sql_type = kept_type(table.name, name, column.sql_type, source_dialect, target_dialect)
     else:
         sql_type = sql_type_for(masked_type)
@@ -81,7 +90,10 @@ def bare_table(table: sa.Table, metadata: sa.MetaData) -> sa.Table:
             c.type,
             nullable=c.nullable,
             autoincrement=False,
-            server_default=sa.DefaultClause(c.server_default.arg) if c.server_default is not None else None,
+            # reflection gives every server default as a DefaultClause, whose `arg` is the default's SQL text
+            server_default=sa.DefaultClause(c.server_default.arg)  # type: ignore[attr-defined]
+            if c.server_default is not None
+            else None,
         )
         for c in table.columns
     ]

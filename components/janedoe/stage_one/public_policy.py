@@ -21,6 +21,7 @@ def _plain(value):
 
 
 def public_policy(table_name: str, table_policy, schema: pa.Schema) -> dict:
+    """The allow-listed, publishable part of `table_policy` for the columns of `schema` (see the module)."""
     columns = {}
     for field in schema:
         spec = table_policy.columns.get(field.name)

@@ -170,6 +170,20 @@ def validate_budget(epsilon: float, delta: float) -> None:
         raise JaneDoeInputError("delta must be between 0 and 1 (exclusive)", where="delta")
 
 
+def numeric_focus(domain: Domain) -> tuple[list[tuple[int, int]], int]:
+    """With private bins, the pairs of numeric or temporal columns and how many of them no tree can hold.
+
+    Such columns are often chained (experience = age - education - 6), and with private bins the tree tends to hang
+    them all on one hub, so the pair between two others is lost. A tree holds at most m - 1 of the m (m - 1) / 2
+    pairs, so (m - 1) (m - 2) / 2 extra rounds choose among them by the same private selection as the target's
+    edges. Which columns are numeric comes from the policy, never from the data."""
+    if not any(column.grid > 0 for column in domain.columns):
+        return [], 0
+    numeric = [position for position, column in enumerate(domain.columns) if column.kind != "category"]
+    count = len(numeric)
+    return list(itertools.combinations(numeric, 2)), (count - 1) * (count - 2) // 2
+
+
 def check_mst(domain: Domain, epsilon: float, delta: float, *, target=None, workload=None) -> None:
     """Refuse a budget, target or workload MST cannot work with; needs no data, so it runs before anything is
     charged."""
@@ -215,7 +229,10 @@ def fit_mst(data: BatchSource, domain_spec: Mapping | Domain, *, epsilon: float,
     names = domain.names
     width = len(names)
     focus_pairs = resolve_focus(names, target, workload).pairs(width)
-    extra_rounds = min(int(target_edges), len(focus_pairs)) if width > 2 else 0
+    numeric_pairs, numeric_rounds = numeric_focus(domain)
+    numeric_rounds = max(0, numeric_rounds - len(set(focus_pairs) & set(numeric_pairs)))  # not counted twice
+    extra_rounds = min(int(target_edges), len(focus_pairs) + numeric_rounds) if width > 2 else 0
+    focus_pairs = list(dict.fromkeys([*focus_pairs, *numeric_pairs]))
     rho = float(rho_from_epsilon_delta(epsilon, delta))
     rho_one_way = rho if width == 1 else rho / 3.0
     pairs = list(itertools.combinations(range(width), 2))

@@ -138,8 +138,10 @@ def jsonl_bytes(batch: pa.RecordBatch) -> bytes:
     lines = jsonl_lines(batch)
     if len(lines) == 0:
         return b""
-    start, end = lines.offsets[0].as_py(), lines.offsets[-1].as_py()
-    return lines.buffers()[2][start:end].to_pybytes()
+    _validity, offsets_buffer, data = lines.buffers()
+    offset_type = pa.int64() if pa.types.is_large_string(lines.type) else pa.int32()
+    offsets = pa.Array.from_buffers(offset_type, len(lines) + 1, [None, offsets_buffer], offset=lines.offset)
+    return data[offsets[0].as_py() : offsets[-1].as_py()].to_pybytes()
 
 
 def encode_jsonl(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> Iterator[bytes]:

@@ -113,7 +113,7 @@ def _check_keys(data, lines_before, walk, walked, quotes, line_starts, path) -> 
         before = np.searchsorted(brackets, colons)
         colon_depth = np.where(before > 0, depth[np.maximum(before - 1, 0)], walk.total - walk.lowest)
         line = lines_before + index + 1
-        counts = [(np.count_nonzero(colon_depth == 1), MAX_COLUMNS, "keys (columns)"),
+        counts = [(int(np.count_nonzero(colon_depth == 1)), MAX_COLUMNS, "keys (columns)"),
                   (len(colons), MAX_JSON_KEYS_PER_LINE, "keys")]
         for count, limit, what in counts:
             if count > limit:

@@ -1,6 +1,6 @@
 """Reading tables by extension, whole or as a stream of record batches of a fixed row count."""
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -71,7 +71,7 @@ def _parquet_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
 
 def _raw_batches(
     path: Path, kind: str, delimiter: str | None, batch_size: int, encoding: str | None
-) -> Iterator[pa.RecordBatch]:
+) -> Generator[pa.RecordBatch, None, None]:
     if kind == "csv":
         yield from iter_csv_batches(path, delimiter, encoding)
     elif kind == "parquet":

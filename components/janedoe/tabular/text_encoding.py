@@ -85,5 +85,5 @@ def not_utf8_error(path: Path, line: int | None) -> JaneDoeInputError:
     )
 
 
-def transcoding_error(path: Path, encoding: str) -> JaneDoeInputError:
+def transcoding_error(path: Path, encoding: str | None) -> JaneDoeInputError:
     return JaneDoeInputError(f"the file is not valid {encoding} text", where=str(path))

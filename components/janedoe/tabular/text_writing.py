@@ -9,6 +9,7 @@ from janedoe.errors import JaneDoeInputError
 
 
 def write_text_atomic(text: str, path: str | Path) -> None:
+    """Write `text` (UTF-8) to `path`: the old file or the new one is there, never half of either."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():

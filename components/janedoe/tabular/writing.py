@@ -6,6 +6,7 @@ A failure (or Ctrl-C) leaves no output file and never a half-written one.
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -24,8 +25,9 @@ class AtomicTableWriter:
         self.format = table_format(self.path)
         self.rows_written = 0
         self._temp_path: Path | None = None
-        self._sink = None
-        self._writer = None
+        self._sink: BinaryIO | None = None
+        self._writer: pacsv.CSVWriter | pq.ParquetWriter | None = None
+
 
     def __enter__(self) -> "AtomicTableWriter":
         directory = self.path.parent if str(self.path.parent) else Path(".")
@@ -48,6 +50,7 @@ class AtomicTableWriter:
         return self
 
     def _open_writer(self) -> None:
+        assert self._temp_path is not None  # __enter__ made the temporary file first
         if self.format == "csv":
             self._writer = pacsv.CSVWriter(str(self._temp_path), self.schema)
         elif self.format == "parquet":
@@ -59,8 +62,10 @@ class AtomicTableWriter:
         if batch.schema != self.schema:
             batch = batch.cast(self.schema)
         if self.format == "jsonl":
+            assert self._sink is not None, "write inside the with block"
             self._sink.write(jsonl_bytes(batch))
         else:
+            assert self._writer is not None, "write inside the with block"
             self._writer.write_batch(batch)
         self.rows_written += batch.num_rows
 
@@ -88,6 +93,7 @@ class AtomicTableWriter:
         if exc_type is not None:
             self._discard()
             return
+        assert self._temp_path is not None  # __enter__ made it
         try:
             self._close()
             os.replace(self._temp_path, self.path)

@@ -71,3 +71,9 @@ def test_policy_check_on_a_small_file(tmp_path, small_input):
     assert "sqlalchemy" not in modules and "pandas" not in modules
     assert "rich.progress" not in modules and "rich.table" not in modules  # other commands' rendering
     assert len(modules) <= 545  # 517 measured: the policy and masking components are most of it
+
+
+def test_job_and_review_help_import_no_heavy_library_nor_urllib(tmp_path):
+    for command in ("job", "review"):
+        modules = imported_modules(tmp_path, command, "status" if command == "job" else "list", "--help")
+        assert not [name for name in (*HEAVY, "urllib.request", "janedoe.analysis_jobs") if name in modules]

@@ -88,3 +88,44 @@ def test_bad_declarations_exit_2_in_one_line_before_any_output(shop):
     done = _run(*_args(shop, "--max-children", 5))
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "amount" in done.stderr
     assert not (shop / "out_customers.csv").exists() and not (shop / "out_orders.csv").exists()
+
+
+RELATION = """\
+relations:
+  - {parent: customers, child: orders, parent_key: id, foreign_key: customer_id, child_key: order_id,
+     max_children: 3, context: [segment]}
+"""
+
+
+def _files(shop):
+    return ("synth", "fit-related", shop / "customers.csv", shop / "orders.csv", shop / "out_customers.csv",
+            shop / "out_orders.csv", "--policy", shop / "policy.yaml")
+
+
+def test_the_policy_declares_the_pair_and_flags_override_it(shop):
+    (shop / "policy.yaml").write_text(POLICY + RELATION)
+    done = _run(*_files(shop), "--seed", 2)
+    assert done.returncode == 0, done.stderr
+    assert "at most 3 children" in done.stdout
+    parents, children = pacsv.read_csv(shop / "out_customers.csv"), pacsv.read_csv(shop / "out_orders.csv")
+    assert children.column_names == ["order_id", "customer_id", "category", "amount"]
+    references = children.column("customer_id").to_numpy()
+    assert np.isin(references, parents.column("id").to_numpy()).all() and np.bincount(references).max() <= 3
+    business = parents.column("segment").to_numpy(zero_copy_only=False)[references - 1] == "business"
+    assert np.mean(children.column("category").to_numpy(zero_copy_only=False)[business] == "office") > 0.8
+    done = _run(*_files(shop), "--seed", 2, "--max-children", 1)
+    assert done.returncode == 0, done.stderr
+    assert np.bincount(pacsv.read_csv(shop / "out_orders.csv").column("customer_id").to_numpy()).max() == 1
+
+
+def test_a_declared_key_missing_from_the_file_or_no_declaration_exits_2_naming_the_field(shop):
+    (shop / "policy.yaml").write_text(POLICY + RELATION.replace("foreign_key: customer_id", "foreign_key: client"))
+    done = _run(*_files(shop))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1
+    assert "relations.0.foreign_key" in done.stderr and "'client' is not a column of orders.csv" in done.stderr
+    done = _run(*_files(shop), "--foreign-key", "customer_id", "--max-children", 0)
+    assert done.returncode == 2 and "max_children" in done.stderr  # the flag wins over the policy
+    (shop / "policy.yaml").write_text(POLICY)
+    done = _run(*_files(shop), "--parent-key", "id")
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--foreign-key" in done.stderr
+    assert not (shop / "out_customers.csv").exists() and not (shop / "out_orders.csv").exists()

@@ -106,3 +106,11 @@ def test_logs_are_for_checkers_never_the_author(reviewed):
     assert not can_read_logs(job, _checker("alice"))  # the author, even holding the checker role
     assert not can_read_logs(job, _checker("root", role="owner", admin=True))
     assert can_read_released(job, _checker("alice", role="analyst"))
+
+
+def test_a_dp_mode_jobs_log_is_readable_by_its_author_only_among_analysts(tmp_path, jobs):
+    """A dp-mode job never saw real data: its log holds nothing its author does not already get."""
+    job = jobs.submit("alice", "ds1", write_job(tmp_path / "dp-job", mode="dp"))
+    assert can_read_logs(job, _checker("alice", role="analyst"))
+    assert not can_read_logs(job, _checker("bob", role="analyst"))
+    assert can_read_logs(job, _checker("carol"))

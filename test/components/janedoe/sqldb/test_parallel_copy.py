@@ -4,10 +4,10 @@ every lane, and post-load steps that are never repeated after an interruption.""
 
 import psycopg
 import pytest
+from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
 from janedoe.policy import parse_policy
 from janedoe.sqldb import copy_database
-from janedoe.sqldb.database_url import parse_database_url
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 from janedoe.sqldb.table_writer import TargetWriter

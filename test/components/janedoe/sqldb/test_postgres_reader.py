@@ -3,8 +3,8 @@ is abandoned or fails leaves the snapshot's connection in a known state."""
 
 import psycopg
 import pytest
+from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb.database_url import parse_database_url
 from janedoe.sqldb.reflection import reflect_schema
 from janedoe.sqldb.snapshot_reader import SnapshotReader
 

@@ -1,8 +1,9 @@
 """Small pure pieces: URL redaction and dependency order with cycles."""
 
 import pytest
+from janedoe.database_access import parse_database_url, redact_url
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb import order_tables, parse_database_url, redact_url
+from janedoe.sqldb import order_tables
 from janedoe.sqldb.schema_model import ColumnSchema, DatabaseSchema, ForeignKey, TableSchema
 
 

@@ -1,8 +1,8 @@
 """redact_url: no credential of a database URL survives, in the user part or in any query parameter that holds one."""
 
 import pytest
+from janedoe.database_access import parse_database_url, redact_url
 from janedoe.errors import JaneDoeInputError
-from janedoe.sqldb import parse_database_url, redact_url
 
 CREDENTIAL = "Cr3dential-Value"
 
