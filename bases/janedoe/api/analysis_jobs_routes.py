@@ -16,11 +16,11 @@ from janedoe.analysis_jobs import (
     can_read_logs,
     can_read_released,
     can_read_status,
+    job_view,
 )
 from janedoe.api.analysis_models import AnalysisJobOut, ReleasedOutputOut, stored_size
 from janedoe.api.auth import Caller
 from janedoe.api.errors import ApiError
-from janedoe.api.job_views import job_view
 from janedoe.api.output_files import output_response
 from janedoe.api.services import Svc
 from janedoe.errors import NotFoundError
@@ -40,10 +40,7 @@ def visible_job(svc, job_id: str, caller: Principal) -> AnalysisJob:
 def job_out(svc, job: AnalysisJob, caller: Principal, *, detail: bool) -> AnalysisJobOut:
     outputs = svc.analysis_jobs.outputs(job.job_id) if detail else None
     approvals = svc.reviews.approvals(job.job_id) if detail else None
-    view = job_view(job, caller, outputs=outputs, approvals=approvals)
-    for output in view.get("outputs") or []:
-        output["size"] = stored_size(output.pop("stored_path", None))
-    return AnalysisJobOut(**view)
+    return AnalysisJobOut(**job_view(job, caller, outputs=outputs, approvals=approvals))
 
 
 @router.post("", response_model=AnalysisJobOut, status_code=202)

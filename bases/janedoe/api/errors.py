@@ -13,8 +13,9 @@ log = logging.getLogger("janedoe.api")
 
 # A budget refusal is 409 Conflict: the request is well-formed and authorized, but conflicts with the ledger's state.
 BUDGET_EXCEEDED_STATUS = 409
-# Also 409: a review step on a job in the wrong state, and a stored output whose bytes no longer match their hash.
-_CONFLICT_CODES = ("job_state", "output_tampered")
+# Analysis jobs: a review step on a job in the wrong state conflicts (409); too many jobs waiting is 429; a stored
+# output whose bytes no longer match their recorded hash is the server's failure (500), never served.
+_CODE_STATUS = {"job_state": 409, "too_many_jobs": 429, "output_tampered": 500}
 
 
 class ErrorOut(BaseModel):
@@ -29,10 +30,10 @@ ERROR_RESPONSES = {
         401: "no API key, or an unknown or revoked one",
         403: "not allowed for this key (admin endpoints) or this role (the policy does not name it)",
         404: "no such dataset, job, key or budget",
-        409: "privacy budget exceeded (nothing spent), a job not done yet or not in a state for this step, or a "
-             "stored output that no longer matches its recorded hash",
+        409: "privacy budget exceeded (nothing spent), or a job not done yet or not in a state for this step",
         413: "request body over the limit",
-        429: "rate limit for this key exceeded",
+        429: "rate limit for this key exceeded, or too many analysis jobs waiting",
+        500: "a stored output no longer matches its recorded hash (refused), or a bug",
         504: "a synchronous call took too long",
     }.items()
 }
@@ -57,9 +58,7 @@ def status_for(error: JaneDoeInputError) -> int:
         return BUDGET_EXCEEDED_STATUS
     if error.code == "role_not_allowed":
         return 403
-    if error.code in _CONFLICT_CODES:
-        return 409
-    return 400
+    return _CODE_STATUS.get(error.code, 400)
 
 
 def install_error_handlers(app: FastAPI) -> None:

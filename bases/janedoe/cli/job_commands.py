@@ -80,16 +80,15 @@ def _package_folder(package: Path, scratch: Path) -> Path:
         return package
     import zipfile
 
-    from janedoe.cli.downloads import target_path
-
     target = scratch / "package"
     target.mkdir()
     try:
         with zipfile.ZipFile(package) as archive:
             for member in archive.infolist():
-                if member.is_dir() or "/" in member.filename:
-                    raise JaneDoeInputError("a stage-1 package zip holds only files", where=str(package))
-                target_path(target, member.filename).write_bytes(archive.read(member))
+                name = member.filename
+                if member.is_dir() or "/" in name or "\\" in name or name in ("", ".", ".."):
+                    raise JaneDoeInputError("a stage-1 package zip holds only plain file names", where=str(package))
+                (target / name).write_bytes(archive.read(member))
     except (OSError, zipfile.BadZipFile):
         raise JaneDoeInputError("not a stage-1 package folder or zip", where=str(package)) from None
     return target

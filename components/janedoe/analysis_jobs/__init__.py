@@ -8,6 +8,7 @@ checkers (never the author) approve. Every step goes to the service state's audi
 """
 
 from janedoe.analysis_jobs.job_folder import MAX_FOLDER_BYTES, MAX_FOLDER_FILES, folder_sha256, store_job_folder
+from janedoe.analysis_jobs.job_views import is_overseer, job_view
 from janedoe.analysis_jobs.manifest import (
     MANIFEST_NAME,
     MODES,
@@ -79,6 +80,8 @@ __all__ = [
     "can_read_logs",
     "can_read_status",
     "can_read_released",
+    "job_view",
+    "is_overseer",
     "JobRunner",
     "run_job",
     "run_local",

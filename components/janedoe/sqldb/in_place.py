@@ -20,13 +20,16 @@ import pyarrow as pa
 from janedoe.database_access import parse_database_url
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.arrow_types import same_storage
-from janedoe.sqldb.connections import wrap_driver_error
+from janedoe.sqldb.connections import sqlite_read_only, wrap_driver_error
 from janedoe.sqldb.copy_plan import CopyPlan, make_plan
-from janedoe.sqldb.in_place_writer import ROWID_COLUMN, InPlaceWriter, is_driver_error
+from janedoe.sqldb.in_place_writer import RETYPE_TABLE, ROWID_COLUMN, InPlaceWriter, is_driver_error
 from janedoe.sqldb.pseudonym_prepass import prepare_set_dependent_rules
+from janedoe.sqldb.range_types import postgres_range_type
 from janedoe.sqldb.snapshot_reader import ExtraColumn, SnapshotReader
+from janedoe.sqldb.sqlite_retype import CannotRetype, retyped_create_sql
 from janedoe.sqldb.table_copy import Progress
 from janedoe.sqldb.table_shuffles import table_shuffles
+from janedoe.sqldb.table_writer import dialect_of
 from janedoe.tabular import WriteBehind
 
 _ROWID_NAMES = ("rowid", "_rowid_", "oid")  # SQLite's names for a rowid; a column of the same name hides one
@@ -153,23 +156,42 @@ def _refuse_references_from_outside(plan: CopyPlan) -> None:
 
 
 def _retyped_columns(plan: CopyPlan) -> list[tuple[str, str]]:
-    """Columns whose masked values have another type (an integer key under `hash` becomes text). PostgreSQL alters
-    them as `db copy` would create them; SQLite cannot alter a column's type, and its column affinity would turn
-    masked text that looks like a number back into a number, so it is refused."""
+    """Columns whose masked values have another type (an integer key under `hash` becomes text; a `generalize` to
+    ranges becomes a PostgreSQL range). They get the type `db copy` would create: PostgreSQL alters them; SQLite,
+    which has no ALTER TYPE (and whose column affinity would turn masked text such as `1984` back into a number),
+    rebuilds their tables."""
     retyped = []
     for name in plan.order.tables:
         output = plan.output_schemas[name]
         for column in plan.schema.tables[name].columns:
-            if not same_storage(column.arrow_type, output.field(column.name).type):
+            becomes_range = plan.source.dialect == "postgresql" and postgres_range_type(
+                plan.rules[name][column.name], column.arrow_type) is not None  # a text column of dates, too
+            if becomes_range or not same_storage(column.arrow_type, output.field(column.name).type):
                 retyped.append((name, column.name))
     if retyped and plan.source.dialect == "sqlite":
-        table_name, column_name = retyped[0]
-        raise JaneDoeInputError(
-            f"the rule changes the column's type ({plan.output_schemas[table_name].field(column_name).type}) and"
-            " SQLite cannot change a column's type in place: use `db copy`, or a rule that keeps the column's type",
-            where=f"{table_name}.{column_name}",
-        )
+        _check_sqlite_retypes(plan, retyped)
     return retyped
+
+
+def _check_sqlite_retypes(plan: CopyPlan, retyped: list[tuple[str, str]]) -> None:
+    """SQLite has no ALTER TYPE: the table is rebuilt from its own CREATE TABLE text (sqlite_retype), which some
+    columns cannot take (an AUTOINCREMENT key, a generated column): refused before anything is written."""
+    conn = sqlite_read_only(plan.source)
+    try:
+        for table_name, column_name in retyped:
+            create = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (table_name,)).fetchone()[0]
+            kind = plan.metadata.tables[table_name].c[column_name].type.compile(dialect=dialect_of("sqlite"))
+            try:
+                retyped_create_sql(create, column_name, kind, RETYPE_TABLE)
+            except CannotRetype as error:
+                raise JaneDoeInputError(
+                    f"the rule changes the column's type to {kind} and SQLite can only do that by rebuilding the"
+                    f" table, but {error}: use `db copy`, or a rule that keeps the column's type",
+                    where=f"{table_name}.{column_name}",
+                ) from None
+    finally:
+        conn.close()
 
 
 def _rowid_name(plan: CopyPlan, name: str) -> str | None:

@@ -12,10 +12,12 @@ import sqlalchemy as sa
 from janedoe.errors import JaneDoeInputError
 from janedoe.sqldb.connections import wrap_driver_error
 from janedoe.sqldb.snapshot_reader import quote_identifier as q
+from janedoe.sqldb.sqlite_retype import CannotRetype, retyped_create_sql
 from janedoe.sqldb.table_writer import TargetWriter, ddl, dialect_of
 
 STAGE_PREFIX = "_janedoe_stage_"
 ROWID_COLUMN = "_janedoe_rowid"
+RETYPE_TABLE = "_janedoe_retype"
 
 # pg_trigger.tgenabled -> the clause that puts a trigger back as it was ('R' triggers do not fire in this session)
 _TRIGGER_STATES = {"O": "ENABLE TRIGGER", "A": "ENABLE ALWAYS TRIGGER"}
@@ -111,10 +113,32 @@ class InPlaceWriter(TargetWriter):
                 self._execute(f"DELETE FROM {q(name)}")
 
     def change_type(self, table: str, column: str, sql_type: sa.types.TypeEngine) -> None:
-        """PostgreSQL only (the table is empty by now): a rule that changes the values' type, e.g. `hash` on an
-        integer key, changes the column's type as `db copy` would create it."""
+        """The table is empty by now: a rule that changes the values' type, e.g. `hash` on an integer key, changes
+        the column's type as `db copy` would create it (SQLite: the table is rebuilt, sqlite_retype)."""
         kind = sql_type.compile(dialect=dialect_of(self.dialect))
+        if self.dialect == "sqlite":
+            self._rebuild_sqlite_table(table, column, kind)
+            return
         self._execute(f"ALTER TABLE {q(table)} ALTER COLUMN {q(column)} TYPE {kind} USING NULL")
+
+    def _rebuild_sqlite_table(self, table: str, column: str, kind: str) -> None:
+        create = self._conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                    (table,)).fetchone()[0]
+        indexes = [row[0] for row in self._conn.execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+        try:
+            rebuilt = retyped_create_sql(create, column, kind, RETYPE_TABLE)
+        except CannotRetype as error:
+            raise JaneDoeInputError(f"cannot change the column's type: {error}", where=f"{table}.{column}") from None
+        self._execute(rebuilt)
+        self._execute(f"DROP TABLE {q(table)}")
+        self._execute("PRAGMA legacy_alter_table = ON")  # views on the table are not checked while it is renamed
+        try:
+            self._execute(f"ALTER TABLE {q(RETYPE_TABLE)} RENAME TO {q(table)}")
+        finally:
+            self._execute("PRAGMA legacy_alter_table = OFF")
+        for index in indexes:
+            self._execute(index)
 
     def fill(self, table: str, stage: str, columns: list[str], rowid: str | None) -> None:
         names = ", ".join(q(c) for c in columns)

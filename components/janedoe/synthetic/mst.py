@@ -13,6 +13,10 @@ round picks, by the exponential mechanism, the focus pair the tree model gets mo
 and the model's, floored: sensitivity 1) whose junction tree stays within MAX_MODEL_MB; the rho left then measures
 the extra edges (or, if none fits, re-measures the tree's focus edges), so the spent rho is the budget. The model is
 then a junction-tree model (Private-PGM's estimator, warm-started from the tree) instead of a tree.
+
+With private bins (dp_binning.py), the pairs of numeric and date columns join the focus pairs, with (m - 1)(m - 2)/2
+more rounds for m such columns, the pairs no tree can hold (numeric_focus): on CPS 1988 the tree hangs education and
+experience on wage, and the extra round brings their pair back (bench/results/synthetic_numeric.md).
 """
 
 import itertools

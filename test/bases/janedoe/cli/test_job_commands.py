@@ -141,6 +141,9 @@ def test_errors_are_one_line_exit_2_for_bad_input_and_1_for_a_refusal(service, t
     assert unknown == "error: the server refused (404): jobs/0123456789abcdef: no such analysis job (not_found)"
     again = one_line(service.janedoe("job", "init", str(job), "--dataset", "people", "--mode", "dp"), 2)
     assert "already exists" in again
+    (tmp_path / "fake.zip").write_text("not a zip")
+    assert one_line(service.janedoe("job", "run", str(job), "--package", str(tmp_path / "fake.zip")), 2) == \
+        f"error: {tmp_path / 'fake.zip'}: not a stage-1 package folder or zip"
     (job / "janedoe-job.yaml").write_text((job / "janedoe-job.yaml").read_text().replace("mode: dp", "mode: fast"))
     assert "mode" in one_line(service.janedoe("job", "submit", str(job), key="ana"), 2)
     unreachable = one_line(service.janedoe("job", "status", "abc", "--api-url", "http://127.0.0.1:9", key="ana"), 1)

@@ -49,7 +49,7 @@ def _fill(execute) -> None:
     for statement in SCHEMA.strip().split(";")[:-1]:
         execute(statement)
     for i in range(30):
-        execute("INSERT INTO parents VALUES (%s, 'p')" % i)
+        execute(f"INSERT INTO parents VALUES ({i}, 'p')")
     values = ", ".join(
         f"({i}, {p}, {'NULL' if v is None else v}, {'NULL' if w is None else repr(w)})" for i, p, v, w in ORIGINAL
     )

@@ -1,6 +1,9 @@
-"""What each reader of an analysis job sees (moved into janedoe.analysis_jobs once its engineer has reported)."""
+"""What each reader of an analysis job sees: the API renders these views, so the rule lives here, beside can_read_*."""
 
-from janedoe.analysis_jobs import FAILED, OUTPUT_CHECKER, AnalysisJob, JobOutput
+import os
+
+from janedoe.analysis_jobs.queue import FAILED, AnalysisJob, JobOutput
+from janedoe.analysis_jobs.reviews import OUTPUT_CHECKER
 from janedoe.service_state import Principal
 
 _HIDDEN_FAILURE = "the job failed in the sandbox; output checkers can read its log"
@@ -17,8 +20,8 @@ def job_view(job: AnalysisJob, principal: Principal, *, outputs: list[JobOutput]
 
     A review-mode job ran on the real data, so what its author sees of the run is a channel out of the data that no
     reviewer reads: the author gets the state, the limit hit and pass/blocked per output, but not the exit code
-    (eight bits the job chooses), the failure message that quotes it, nor the findings' messages (their counts
-    depend on the data). Timing stays visible: the README says so.
+    (eight bits the job chooses), the failure message that quotes it, the findings (their counts depend on the
+    data), nor an unreleased file's hash or size. Timing stays visible: the README says so.
     """
     view = job.to_dict()
     overseer = is_overseer(job, principal)
@@ -32,9 +35,18 @@ def job_view(job: AnalysisJob, principal: Principal, *, outputs: list[JobOutput]
             view["approved_by"] = list(approvals)
             view["approved_by_you"] = principal.name in approvals
     if outputs is not None:
+        # An unreleased checked file's hash and size are functions of the real data: reviewers only.
         view["outputs"] = [{
             "path": output.path, "kind": output.kind, "passed": output.passed, "released": output.released,
-            "sha256": output.sha256 if overseer or output.released else None, "stored_path": output.stored_path,
+            "sha256": output.sha256 if overseer or output.released else None,
+            "size": _size(output.stored_path) if overseer or output.released else None,
             "findings": list(output.findings) if overseer or job.mode == "dp" else None,
         } for output in outputs]
     return view
+
+
+def _size(stored_path: str | None) -> int | None:
+    try:
+        return os.stat(stored_path).st_size if stored_path is not None else None
+    except OSError:
+        return None
