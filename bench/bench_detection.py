@@ -3,7 +3,8 @@ customer tables, `redact` recall per entity on generated notes with known spans,
 
 Run: .venv/bin/python bench/bench_detection.py [--quick]; writes bench/results/detection.md.
 The labelled data is the tests' generator (test/components/janedoe/detection/labelled_data.py). Presidio is not
-installed in this venv, so there is no side-by-side here.
+installed in this venv: bench/bench_presidio.py runs it in its own venv and appends the side-by-side (run it after
+this script, which rewrites the file).
 """
 
 import argparse
@@ -68,8 +69,8 @@ def main() -> None:
     lines = ["## Detection", "",
              f"Generated customer tables ({rows} rows, 12 personal and 6 plain columns per locale), Faker-generated "
              "notes with known spans. Names are looked up in a list built from Faker's own person providers, so name "
-             "recall here measures the mechanics, not coverage of real-world names. Presidio is not installed: "
-             "no side-by-side.", "",
+             "recall here measures the mechanics, not coverage of real-world names. Presidio side by side: "
+             "bench/bench_presidio.py (below).", "",
              "| locale | precision (headers+values) | recall (headers+values) | precision (values only) | "
              "recall (values only) | redact recall email/iban/card/phone/name | non-personal words kept | "
              "lorem paragraphs changed |",

@@ -62,17 +62,20 @@ def presidio_worker(inputs: Path, outputs: Path) -> None:
     texts = json.loads(inputs.read_text(encoding="utf-8"))
     analyzer.analyze(texts[0], language="en")  # recognizers are loaded on first use
     started = time.perf_counter()
-    out = []
+    out, kinds = [], {}
     for text in texts:  # Presidio's API takes one text at a time
         found = analyzer.analyze(text, language="en")
         out.append(anonymizer.anonymize(text, found, operators=operators).text)
+        for result in found:
+            kinds[result.entity_type] = kinds.get(result.entity_type, 0) + 1
     seconds = time.perf_counter() - started
     versions = {}
     for package in ("presidio-analyzer", "presidio-anonymizer", "spacy"):
         from importlib.metadata import version
 
         versions[package] = version(package)
-    outputs.write_text(json.dumps({"texts": out, "seconds": seconds, "versions": versions}), encoding="utf-8")
+    outputs.write_text(json.dumps({"texts": out, "seconds": seconds, "versions": versions,
+                                    "kinds": kinds}), encoding="utf-8")
 
 
 def ensure_venv() -> Path:
@@ -129,6 +132,10 @@ def score(texts, labels, outputs) -> dict[str, tuple[float, float, int]]:
     return result
 
 
+def _number(value: float) -> str:
+    return "n/a" if value != value else f"{value:.3f}"  # NaN: the tool replaced no span of that entity
+
+
 def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--presidio-worker":
         presidio_worker(Path(sys.argv[2]), Path(sys.argv[3]))
@@ -183,8 +190,11 @@ def main() -> None:
     for entity in ENTITIES:
         p1, r1, n = ours_score[entity]
         p2, r2, _ = theirs[entity]
-        lines.append(f"| {entity} | {p1:.3f} | {r1:.3f} | {p2:.3f} | {r2:.3f} | {n} |")
+        lines.append(f"| {entity} | {_number(p1)} | {_number(r1)} | {_number(p2)} | {_number(r2)} | {n} |")
     lines.append(f"| other (unlabelled spans replaced) | {ours_score['other'][2]} | | {theirs['other'][2]} | | |")
+    unlabelled = {k: v for k, v in presidio["kinds"].items() if k not in PRESIDIO_ENTITIES}
+    lines += ["", "Presidio's results of entities janedoe does not label (before overlaps are merged): "
+              + ", ".join(f"{k} {v}" for k, v in sorted(unlabelled.items(), key=lambda kv: -kv[1])) + "."]
     lines += ["", "Recall email/phone/iban/card per locale (janedoe vs Presidio):", "",
               "| locale | janedoe | Presidio |", "|---|---|---|"]
     for locale, (a, b) in by_locale.items():

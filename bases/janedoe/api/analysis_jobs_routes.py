@@ -57,8 +57,8 @@ async def submit_job(
 
 def _submit(svc, caller: Principal, dataset_id: str, data: bytes) -> AnalysisJobOut:
     record = svc.state.datasets.get(dataset_id)
-    svc.privacy.check_role(record, caller)
-    job = svc.analysis_jobs.submit(caller.name, record.dataset_id, data, role=caller.role, dataset_name=record.name)
+    job = svc.analysis_jobs.submit(caller.name, record.dataset_id, data, role=caller.role, dataset_name=record.name,
+                                   allowed_modes=svc.privacy.analysis_modes(record, caller))
     return job_out(svc, job, caller, detail=False)
 
 

@@ -14,7 +14,7 @@ import os
 import secrets
 import shutil
 import socket
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -136,11 +136,12 @@ class AnalysisJobs:
     # -- submit -----------------------------------------------------------------------------------------------
     def submit(
         self, author: str, dataset_id: str, job_dir: Path | bytes, *, role: str = "analyst",
-        dataset_name: str | None = None,
+        dataset_name: str | None = None, allowed_modes: Collection[str] | None = None,
     ) -> AnalysisJob:
         """Stores a read-only copy of the folder (or zip bytes), validates its manifest and queues the job.
 
-        The manifest's `dataset` must be this dataset's id (or its name, when given).
+        The manifest's `dataset` must be this dataset's id (or its name, when given); its mode must be one of
+        `allowed_modes` when given (DatasetPrivacy.analysis_modes: review mode reads the raw table).
         """
         check_name(author, "author")
         with self._engine.connect() as conn:
@@ -154,6 +155,12 @@ class AnalysisJobs:
         if manifest.dataset not in {dataset_id, dataset_name}:
             raise JaneDoeInputError("names another dataset than the one the job is submitted to",
                                     where="janedoe-job.yaml: dataset")
+        if allowed_modes is not None and manifest.mode not in allowed_modes:
+            raise JaneDoeInputError(
+                f"your role may not submit {manifest.mode}-mode jobs on this dataset (the policy's role needs "
+                "`review_jobs: true`: a review-mode job reads the raw table)",
+                where="janedoe-job.yaml: mode", code="role_not_allowed",
+            )
         now = datetime.now(UTC)
         values: dict[str, Any] = dict(
             job_id=secrets.token_hex(8), author=author, author_role=role, dataset_id=dataset_id, mode=manifest.mode,

@@ -245,7 +245,7 @@ class GeneralizeRule(_Rule):
 
 class ShuffleRule(DrawnRule):
     """Permute the column's values, in an order keyed by the rows' identities: over the whole column when a file or
-    table is masked (two passes, bounded memory), within each batch when a database or dataset is streamed."""
+    database is masked (two passes, bounded memory), within each batch when the API serves a dataset."""
 
     mask: Literal["shuffle"]
 

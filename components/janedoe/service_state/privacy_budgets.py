@@ -26,6 +26,13 @@ class DatasetPrivacy:
         if principal.role not in (self.views.policy(record).roles or {}):
             raise RoleNotAllowedError("the dataset's policy gives this role no access", where=f"roles.{principal.role}")
 
+    def analysis_modes(self, record: DatasetRecord, principal: Principal) -> frozenset[str]:
+        """The analysis-job modes this caller may submit: dp for every role the policy names; review (the job reads
+        the raw table) only for a role with `raw: true` or `review_jobs: true`."""
+        self.check_role(record, principal)
+        role = (self.views.policy(record).roles or {})[principal.role]
+        return frozenset({"dp", "review"} if role.raw or role.review_jobs else {"dp"})
+
     def budget(self, record: DatasetRecord, analyst: str) -> Budget:
         """The analyst's budget on this dataset, created from the policy's `dp:` section on first use."""
         try:

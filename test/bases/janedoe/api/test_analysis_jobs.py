@@ -30,8 +30,9 @@ tables:
       age: {{mask: keep, bounds: [18, 90], bins: 8}}
 roles:
   owner: {{raw: true}}
-  analyst: {{}}
-  output_checker: {{}}
+  analyst: {{review_jobs: true}}
+  support: {{}}
+  output_checker: {{review_jobs: true}}  # cody, a checker, also writes review jobs
 """
 REVIEW_SCRIPT = """\
 import pyarrow as pa
@@ -138,6 +139,23 @@ def test_a_malformed_submission_is_refused_with_one_line_naming_the_field(api, p
         assert submit(good, dataset_id="no-such-dataset").status_code == 404
         assert submit(good, client=intern).status_code == 403  # the policy names no intern role
         assert ana.get("/v1/analysis-jobs/0123456789abcdef").status_code == 404
+
+
+def test_only_roles_the_policy_lets_read_raw_rows_may_submit_review_jobs(api, people):
+    """A review-mode job reads the raw table: a role that sees masked rows (support) may not get it through a job."""
+    review = zipped({"janedoe-job.yaml": manifest("review"), "analysis.py": "print('hi')\n"})
+    dp = zipped({"janedoe-job.yaml": manifest("dp"), "analysis.py": DP_SCRIPT})
+    with api.client("support") as support:
+        def submit(data: bytes):
+            return support.post("/v1/analysis-jobs", data={"dataset_id": people},
+                                files={"folder": ("job.zip", data, "application/zip")})
+
+        refused = submit(review)
+        assert refused.status_code == 403 and "review_jobs" in refused.json()["message"]
+        accepted = submit(dp)
+        assert accepted.status_code == 202
+        run_runner(api)  # runs it, so no later test's runner finds it queued
+        assert support.get(f"/v1/analysis-jobs/{accepted.json()['job_id']}").json()["state"] == "released"
 
 
 @pytest.mark.skipif(sandbox_available() is not None, reason=f"no sandbox: {sandbox_available()}")

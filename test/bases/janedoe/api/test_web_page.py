@@ -43,7 +43,7 @@ tables:
       age: {mask: "null", bounds: [18, 90], bins: 8}
 roles:
   owner: {raw: true}
-  analyst: {}
+  analyst: {review_jobs: true}
 """
 OUTPUTS = ("outputs:\n  - {path: plot.png, kind: figure}\n  - {path: chart.svg, kind: figure}\n"
            "  - {path: counts.csv, kind: table}\n  - {path: \"" + XSS_OUTPUT + "\", kind: text}\n")

@@ -15,7 +15,7 @@ _spec = importlib.util.spec_from_file_location("shop_database_anonymize_cli", SH
 shop = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(shop)
 
-# The shop policy with rules that keep every column's type (SQLite cannot change a column's type in place).
+# The shop policy with rules that keep every column's type (a type change rebuilds a SQLite table: tested in sqldb).
 SQLITE_POLICY = shop.POLICY.replace("id: {mask: hash}", "id: {mask: keyed_permutation}").replace(
     "{mask: generalize, to: year}", "{mask: noise, interval: '30 days'}"
 )
@@ -62,14 +62,25 @@ def test_with_yes_the_tables_are_masked_in_place_and_keys_hold(shop_db, tmp_path
 
 
 def test_a_refused_policy_is_one_line_exit_2_and_changes_nothing(shop_db, tmp_path):
-    """The shop policy generalizes a DATE to a year (text): SQLite cannot change the column's type in place."""
+    """`hash` on an AUTOINCREMENT key: SQLite's table rebuild cannot give that column another type."""
+    import sqlite3
+
+    counters = str(tmp_path / "counters.db")
+    conn = sqlite3.connect(counters)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER)")
+    conn.execute("INSERT INTO t (n) VALUES (1)")
+    conn.commit()
+    conn.close()
     policy = tmp_path / "policy.yaml"
-    policy.write_text(shop.POLICY)
-    before = shop.file_digest(shop_db)
-    result = run("--policy", str(policy), "--db", shop_db, "--yes")
+    policy.write_text("version: 1\nsecret_env: JANEDOE_TEST_SECRET\ntables:\n  t:\n    columns:\n"
+                      "      id: {mask: hash}\n      n: {mask: keep}\n")
+    unchanged = shop.file_digest(counters)
+    result = run("--policy", str(policy), "--db", counters, "--yes")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "customers.birth_date" in lines[0] and "Traceback" not in result.stderr
+    assert len(lines) == 1 and "t.id" in lines[0] and "AUTOINCREMENT" in lines[0] and "Traceback" not in result.stderr
+    assert shop.file_digest(counters) == unchanged
+    before = shop.file_digest(shop_db)
     policy.write_text(SQLITE_POLICY)  # --table, repeated: orders would keep references to the permuted customers.id
     result = run("--policy", str(policy), "--db", shop_db, "--yes", "--table", "customers", "--table", "addresses")
     assert result.returncode == 2 and "orders(customer_id) -> customers(id) would dangle" in result.stderr

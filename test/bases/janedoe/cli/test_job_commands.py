@@ -32,7 +32,7 @@ tables:
       age: {mask: keep, bounds: [18, 90], bins: 8}
 roles:
   owner: {raw: true}
-  analyst: {}
+  analyst: {review_jobs: true}
 """
 
 

@@ -12,7 +12,7 @@ from janedoe.sqldb import anonymize_in_place, copy_database
 
 
 def _sqlite_policy(shop):
-    """The shop policy with rules that keep each column's type (SQLite cannot change a column's type in place)."""
+    """The shop policy with rules that keep each column's type (type changes: test_in_place_sqlite_retype.py)."""
     text = shop.POLICY.replace("id: {mask: hash}", "id: {mask: keyed_permutation}").replace(
         "{mask: generalize, to: year}", "{mask: noise, interval: '30 days'}"
     )
