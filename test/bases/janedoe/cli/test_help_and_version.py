@@ -43,4 +43,4 @@ def test_every_option_and_argument_has_help():
 def test_every_area_is_added_explicitly():
     """The app is complete as imported: no command module has to be imported for its side effect first."""
     names = {group.name for group in app.registered_groups} | {command.name for command in app.registered_commands}
-    assert names == {"mask", "policy", "kanon", "dp", "synth", "db"}
+    assert names == {"mask", "policy", "kanon", "dp", "synth", "db", "job", "review"}
