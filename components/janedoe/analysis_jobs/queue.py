@@ -10,10 +10,8 @@ recover() cannot overwrite the failure it was given.
 from __future__ import annotations  # the method `list` shadows the builtin in annotations
 
 import builtins
-import os
 import secrets
 import shutil
-import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,7 @@ from janedoe.analysis_jobs.manifest import JobManifest, load_manifest
 from janedoe.analysis_jobs.tables import analysis_jobs, analysis_outputs, create_tables
 from janedoe.errors import JaneDoeInputError, NotFoundError
 from janedoe.sandbox import ResourceLimits
-from janedoe.service_state import AuditLog, StateStore, check_name, this_runner
+from janedoe.service_state import AuditLog, StateStore, check_name, dead_runner_on_this_host, this_runner
 from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 
 QUEUED = "queued"
@@ -256,7 +254,7 @@ class AnalysisJobs:
                                 .where(analysis_jobs.c.state == RUNNING)).all()
         recovered = []
         for job_id, runner, heartbeat_at in rows:
-            if _dead_on_this_host(runner):
+            if dead_runner_on_this_host(runner):
                 reason = "the runner process stopped during the job; submit it again"
             elif heartbeat_at is None or _aware(heartbeat_at) < stale_before:
                 reason = "the runner stopped sending heartbeats during the job; submit it again"
@@ -327,21 +325,6 @@ def _output_row(output: JobOutput) -> dict:
     return dict(job_id=output.job_id, path=output.path, kind=output.kind, passed=output.passed,
                 findings=output.findings, sha256=output.sha256, stored_path=output.stored_path,
                 released=output.released)
-
-
-def _dead_on_this_host(runner: str | None) -> bool:
-    if not runner or ":" not in runner:
-        return False
-    host, pid = runner.rsplit(":", 1)
-    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 @overload

@@ -8,7 +8,15 @@ from janedoe.service_state.audit import AuditEntry, AuditLog
 from janedoe.service_state.dataset_files import UploadDir, ingest_dataset
 from janedoe.service_state.datasets import DatasetRecord
 from janedoe.service_state.formula_escape import escape_formulas, formula_safe_batches
-from janedoe.service_state.jobs import DONE, FAILED, QUEUED, RUNNING, JobRecord, this_runner
+from janedoe.service_state.jobs import (
+    DONE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    JobRecord,
+    dead_runner_on_this_host,
+    this_runner,
+)
 from janedoe.service_state.leftovers import remove_leftovers
 from janedoe.service_state.masked_views import MaskedViews, RoleView
 from janedoe.service_state.privacy_budgets import DatasetPrivacy
@@ -44,6 +52,7 @@ __all__ = [
     "renamed_error",
     "check_name",
     "this_runner",
+    "dead_runner_on_this_host",
     "QUEUED",
     "RUNNING",
     "DONE",

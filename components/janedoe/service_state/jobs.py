@@ -81,7 +81,7 @@ class Jobs:
             rows = conn.execute(
                 select(api_jobs.c.job_id, api_jobs.c.runner).where(api_jobs.c.status.in_([QUEUED, RUNNING]))
             ).all()
-        orphans = [job_id for job_id, runner in rows if _dead_on_this_host(runner, host)]
+        orphans = [job_id for job_id, runner in rows if dead_runner_on_this_host(runner, host)]
         for job_id in orphans:
             self.mark_failed(job_id, code="interrupted", message="the server running this job stopped; submit it again")
         return len(orphans)
@@ -93,7 +93,9 @@ class Jobs:
             )
 
 
-def _dead_on_this_host(runner: str | None, host: str) -> bool:
+def dead_runner_on_this_host(runner: str | None, host: str | None = None) -> bool:
+    """Whether `runner` (`host:pid`, as this_runner() writes it) is a process of this host that no longer exists."""
+    host = socket.gethostname() if host is None else host
     if not runner or ":" not in runner:
         return False
     runner_host, pid = runner.rsplit(":", 1)
