@@ -1,9 +1,11 @@
 """Each project builds into a wheel that installs into a fresh venv and runs alone (the Polylith promise)."""
 
+import glob
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 import venv
@@ -46,9 +48,15 @@ def _build_wheel(project: str, out_dir: Path) -> Path:
 
 
 def _other_pythons() -> list[str]:
-    """The supported interpreters besides this one (3.11 to 3.13) that the machine has."""
-    found = [shutil.which(f"python{version}") for version in ("3.12", "3.13")]
-    return [path for path in found if path and _runs(path)]
+    """The supported interpreters besides this one (3.11 to 3.13) that the machine has: on PATH, or installed beside
+    this interpreter (pyenv's versions folder, whose shims refuse a version that is not selected)."""
+    found = []
+    for version in ("3.12", "3.13"):
+        candidates = [shutil.which(f"python{version}"),
+                      *sorted(glob.glob(f"{Path(sys.base_prefix).parent}/{version}*/bin/python{version}"))]
+        usable = [path for path in candidates if path and _runs(path)]
+        found += usable[:1]
+    return found
 
 
 def _runs(python: str) -> bool:
