@@ -36,7 +36,7 @@ patterns the model captured (single columns and some pairs), so any statistic yo
 real one, and patterns that are rare or involve many columns may be missing or made up.
 
 Use it to write and test your analysis. The same code then runs in stage 2 on the real data:
-  - dp mode: janedoe.job_client.query(...) answers with noise on the real data, each answer charged to your
+  - dp mode: query(...) (from janedoe.job_client) answers with noise on the real data, each answer charged to your
     privacy budget before it is made;
   - review mode: your declared output files are checked automatically and released after two reviewers approve.
 In stage 1, query(...) gives the EXACT answer on this synthetic data, for free: it tells you nothing certain about
