@@ -8,7 +8,7 @@ VENV := .venv
 export POETRY_PYPI_MIRROR_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null || $(PYTHON) -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')
 export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
-.PHONY: install system-packages demo demo-spark test bench lint docs check clean
+.PHONY: install system-packages demo demo-spark test bench lint docs wheels check clean
 
 $(POETRY):
 	$(PYTHON) -m venv $(TOOLS)
@@ -59,5 +59,12 @@ lint: install
 docs: install
 	$(VENV)/bin/mkdocs build --strict --site-dir site
 
+# One wheel per project into dist/: janedoe-components (the library) and the three applications that depend on it.
+wheels: install
+	mkdir -p dist
+	for project in janedoe-components janedoe-cli janedoe-api janedoe-spark; do \
+	  $(POETRY) build-project -C projects/$$project --format wheel && mv projects/$$project/dist/*.whl dist/ && \
+	  rm -rf projects/$$project/dist; done
+
 clean:
-	rm -rf $(VENV) $(TOOLS) demo-output site
+	rm -rf $(VENV) $(TOOLS) demo-output site dist

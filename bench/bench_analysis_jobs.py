@@ -75,9 +75,12 @@ def sandbox_start_up(root: Path) -> tuple[float, float]:
 
 
 def broker_queries(root: Path) -> tuple[float, float]:
+    from janedoe.dataset_ingestion import ingest_dataset
+    from janedoe.dataset_masking import MaskedViews
+    from janedoe.dataset_privacy import DatasetPrivacy
     from janedoe.job_client import BrokerClient
     from janedoe.ledger import Ledger
-    from janedoe.service_state import DatasetPrivacy, MaskedViews, Principal, StateStore, ingest_dataset
+    from janedoe.service_store import Principal, StateStore
     from janedoe.stage_one import QueryBroker, broker_answerer
 
     os.environ.setdefault("JANEDOE_SECRET", "bench-secret-0123456789abcdefghij")

@@ -258,7 +258,7 @@ async def load(make_request, *, concurrency: int, seconds: float) -> dict:
 
 
 def setup_state(state: str, data_dir: str) -> tuple[str, str]:
-    from janedoe.service_state import StateStore
+    from janedoe.service_store import StateStore
 
     store = StateStore.open(state, data_dir=data_dir)
     admin, _ = store.keys.create(role="owner", name="bench-admin", admin=True)

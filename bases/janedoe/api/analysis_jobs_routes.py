@@ -24,7 +24,7 @@ from janedoe.api.errors import ApiError
 from janedoe.api.output_files import output_response
 from janedoe.api.services import Svc
 from janedoe.errors import NotFoundError
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 router = APIRouter(prefix="/v1/analysis-jobs", tags=["analysis jobs"])
 _STATE_PATTERN = "^(" + "|".join(JOB_STATES) + ")$"

@@ -13,7 +13,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from janedoe.api.errors import ApiError
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `janedoe-api keys create`")
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)

@@ -118,7 +118,7 @@ def _serve(arguments) -> None:
     port = arguments.port if arguments.port is not None else _number_from_env(environ, "port", int) or 8000
     workers = arguments.workers if arguments.workers is not None else _number_from_env(environ, "workers", int) or 1
     # Fail on a bad state before binding the port, with one line instead of a worker traceback.
-    from janedoe.service_state import StateStore
+    from janedoe.service_store import StateStore
 
     state = StateStore.open(settings.state, data_dir=settings.data_dir)
     state.close()
@@ -155,7 +155,7 @@ def _number_from_env(environ, name: str, kind):
 
 
 def _create_key(arguments) -> None:
-    from janedoe.service_state import StateStore
+    from janedoe.service_store import StateStore
 
     state = StateStore.open(arguments.state)
     try:

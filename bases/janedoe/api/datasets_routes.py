@@ -14,7 +14,8 @@ from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import EncodingForm, FormulaEscapeQuery, read_policy_upload, saved_upload
-from janedoe.service_state import DatasetRecord, ingest_dataset
+from janedoe.dataset_ingestion import ingest_dataset
+from janedoe.service_store import DatasetRecord
 from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])

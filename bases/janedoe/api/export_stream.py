@@ -1,6 +1,6 @@
 """Encodes a stream of masked record batches as CSV, Parquet or JSON Lines bytes, chunk by chunk, in bounded memory.
 
-Rendering only: the batches arrive already masked by the service_state component.
+Rendering only: the batches arrive already masked by the dataset_masking component.
 """
 
 import io

@@ -10,8 +10,9 @@ from janedoe.api.errors import ApiError
 from janedoe.api.export_stream import MEDIA_TYPES, encode
 from janedoe.api.services import Svc
 from janedoe.api.uploads import FormulaEscapeQuery
+from janedoe.dataset_masking import formula_safe_batches
 from janedoe.errors import NotFoundError
-from janedoe.service_state import DONE, JobRecord, Principal, formula_safe_batches
+from janedoe.service_store import DONE, JobRecord, Principal
 from janedoe.tabular import iter_batches, read_schema
 from pydantic import BaseModel, Field
 

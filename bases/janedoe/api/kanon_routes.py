@@ -14,9 +14,9 @@ from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import EncodingForm, FormulaEscapeForm, saved_upload
+from janedoe.dataset_masking import formula_safe_batches
 from janedoe.k_anonymity import AnonymizationConfig, anonymize, measure
 from janedoe.option_parsing import comma_separated_names
-from janedoe.service_state import formula_safe_batches
 from janedoe.tabular import read_table, write_table_atomic
 from starlette.background import BackgroundTask
 

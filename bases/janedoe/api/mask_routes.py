@@ -15,7 +15,7 @@ from janedoe.api.export_stream import MEDIA_TYPES
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
 from janedoe.api.uploads import EncodingForm, FormulaEscapeForm, read_policy_upload, saved_upload
-from janedoe.service_state import mask_upload
+from janedoe.dataset_masking import mask_upload
 from starlette.background import BackgroundTask
 
 router = APIRouter(prefix="/v1", tags=["mask"])

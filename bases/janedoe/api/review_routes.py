@@ -15,7 +15,7 @@ from janedoe.api.auth import current_principal
 from janedoe.api.errors import ApiError
 from janedoe.api.output_files import output_response
 from janedoe.api.services import Svc
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 router = APIRouter(prefix="/v1/reviews", tags=["output checking"])
 

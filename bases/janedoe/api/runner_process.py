@@ -15,9 +15,11 @@ from janedoe.errors import JaneDoeInputError
 def run_runner(state_url: str, *, data_dir: str | None, max_jobs: int, once: bool, per_analyst: int,
                poll_seconds: float, heartbeat_seconds: float) -> None:
     from janedoe.analysis_jobs import AnalysisJobs, JobRunner
+    from janedoe.dataset_masking import MaskedViews
+    from janedoe.dataset_privacy import DatasetPrivacy
     from janedoe.ledger import Ledger
     from janedoe.sandbox import sandbox_available
-    from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore
+    from janedoe.service_store import StateStore
 
     for value, flag in ((max_jobs, "--max-jobs"), (per_analyst, "--per-analyst")):
         if value < 1:

@@ -9,9 +9,11 @@ from janedoe.analysis_jobs import AnalysisJobs, ReleaseReviews
 from janedoe.api.auth import KeyCache
 from janedoe.api.limits import RateLimiter
 from janedoe.api.settings import ApiSettings
+from janedoe.dataset_masking import MaskedViews
+from janedoe.dataset_privacy import DatasetPrivacy, SyntheticJobs
 from janedoe.errors import JaneDoeInputError
 from janedoe.ledger import Ledger
-from janedoe.service_state import DatasetPrivacy, MaskedViews, StateStore, SyntheticJobs, remove_leftovers
+from janedoe.service_store import StateStore, remove_leftovers
 
 
 @dataclass

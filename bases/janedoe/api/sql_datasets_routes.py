@@ -6,7 +6,7 @@ from janedoe.api.auth import Admin
 from janedoe.api.datasets_routes import ColumnOut, DatasetOut
 from janedoe.api.limits import call_with_timeout
 from janedoe.api.services import Svc
-from janedoe.service_state import ingest_sql_table
+from janedoe.dataset_ingestion import ingest_sql_table
 from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])

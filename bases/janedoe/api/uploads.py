@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import Form, Query, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from janedoe.api.errors import ApiError
+from janedoe.dataset_masking import renamed_error
 from janedoe.errors import JaneDoeInputError
-from janedoe.service_state import StateStore, UploadDir, renamed_error
+from janedoe.service_store import StateStore, UploadDir
 
 _ESCAPE = "CSV: prefix text cells starting with = + - @ tab or CR with ' (OWASP CSV injection)"
 _ENCODING = "the file's text encoding if not UTF-8 (CSV, JSON Lines), e.g. latin-1"

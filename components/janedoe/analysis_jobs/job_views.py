@@ -4,7 +4,7 @@ import os
 
 from janedoe.analysis_jobs.queue import FAILED, AnalysisJob, JobOutput
 from janedoe.analysis_jobs.reviews import OUTPUT_CHECKER
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 _HIDDEN_FAILURE = "the job failed in the sandbox; output checkers can read its log"
 

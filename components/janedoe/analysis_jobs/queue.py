@@ -23,7 +23,7 @@ from janedoe.analysis_jobs.manifest import JobManifest, load_manifest
 from janedoe.analysis_jobs.tables import analysis_jobs, analysis_outputs, create_tables
 from janedoe.errors import JaneDoeInputError, NotFoundError
 from janedoe.sandbox import ResourceLimits
-from janedoe.service_state import AuditLog, StateStore, check_name, dead_runner_on_this_host, this_runner
+from janedoe.service_store import AuditLog, StateStore, check_name, dead_runner_on_this_host, this_runner
 from sqlalchemy import Engine, and_, delete, func, insert, select, text, update
 
 QUEUED = "queued"

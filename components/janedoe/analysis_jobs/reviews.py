@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from janedoe.analysis_jobs.queue import AWAITING_REVIEW, CHANGES_REQUESTED, RELEASED, AnalysisJob, AnalysisJobs
 from janedoe.analysis_jobs.tables import analysis_approvals, analysis_outputs
 from janedoe.errors import JaneDoeInputError, NotFoundError
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 

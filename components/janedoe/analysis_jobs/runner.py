@@ -30,10 +30,11 @@ from janedoe.analysis_jobs.queue import (
     AnalysisJobs,
     JobOutput,
 )
+from janedoe.dataset_privacy import DatasetPrivacy
 from janedoe.errors import JaneDoeInputError
 from janedoe.output_checks import IdentifierIndex, OutputRules, check_outputs, identifier_columns
 from janedoe.sandbox import SandboxMounts, SandboxOutcome, job_command, run_in_sandbox
-from janedoe.service_state import DatasetPrivacy, Principal, StateStore, this_runner
+from janedoe.service_store import Principal, StateStore, this_runner
 from janedoe.stage_one import QueryBroker, broker_answerer, publish_stage_one
 
 log = logging.getLogger("janedoe.analysis_jobs")

@@ -124,7 +124,7 @@ def _write_package(folder: Path, record, table_policy, result, spend) -> None:
 def publish_stage_one(record, privacy, *, package_dir: Path, rows: int | None = None, seed: int | None = None) -> Path:
     """The dataset's stage-1 package folder at `package_dir`, made now (charged once) or the one already there.
 
-    record: a janedoe.service_state DatasetRecord; privacy: its DatasetPrivacy (ledger and policy). Refusals (no
+    record: a janedoe.service_store DatasetRecord; privacy: its DatasetPrivacy (ledger and policy). Refusals (no
     synthetic section, a domain that cannot be synthesized) happen before anything is charged.
     """
     package_dir = Path(package_dir)

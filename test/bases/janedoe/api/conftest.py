@@ -8,7 +8,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from janedoe.service_state import StateStore  # noqa: E402
+from janedoe.service_store import StateStore  # noqa: E402
 from server_process import ServerProcess  # noqa: E402
 
 

@@ -15,7 +15,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 from customers_data import POLICY, customers, write_customers_csv
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 from server_process import ServerProcess
 
 RAW = customers(rows=250, seed=23)

@@ -5,7 +5,7 @@ import os
 import subprocess
 
 import httpx
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 from server_process import CONSOLE_SCRIPT, ServerProcess, free_port
 
 

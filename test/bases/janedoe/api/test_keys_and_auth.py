@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import httpx
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 from server_process import ServerProcess
 
 

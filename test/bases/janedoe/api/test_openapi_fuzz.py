@@ -9,7 +9,7 @@ import sys
 
 import httpx
 from customers_data import POLICY, customers, write_customers_csv
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 from server_process import ServerProcess
 
 SCHEMATHESIS = os.path.join(os.path.dirname(sys.executable), "schemathesis")

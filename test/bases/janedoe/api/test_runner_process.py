@@ -12,8 +12,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
 from janedoe.analysis_jobs import AWAITING_REVIEW, FAILED, RUNNING, AnalysisJobs
+from janedoe.dataset_ingestion import ingest_dataset
 from janedoe.sandbox import sandbox_available
-from janedoe.service_state import StateStore, ingest_dataset
+from janedoe.service_store import StateStore
 
 pytestmark = pytest.mark.skipif(sandbox_available() is not None, reason=f"no sandbox: {sandbox_available()}")
 

@@ -7,7 +7,7 @@ import httpx
 import pytest
 from customers_data import POLICY, customers, write_customers_csv
 from janedoe.ledger import Ledger
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 from server_process import ServerProcess
 
 ANALYSTS = ["ana", "bo", "cy", "di"]

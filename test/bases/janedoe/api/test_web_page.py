@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from janedoe.analysis_jobs import AWAITING_REVIEW, FAILED, LIMIT_EXCEEDED, MANIFEST_NAME, AnalysisJobs, JobOutput
-from janedoe.service_state import StateStore, ingest_dataset
+from janedoe.dataset_ingestion import ingest_dataset
+from janedoe.service_store import StateStore
 from playwright.sync_api import expect, sync_playwright
 from server_process import ServerProcess
 

@@ -11,8 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from janedoe.dataset_ingestion import ingest_dataset
 from janedoe.sandbox import sandbox_available
-from janedoe.service_state import StateStore, ingest_dataset
+from janedoe.service_store import StateStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from server_process import ServerProcess  # noqa: E402

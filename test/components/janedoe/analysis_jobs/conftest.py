@@ -2,7 +2,7 @@
 
 import pytest
 from janedoe.analysis_jobs import MANIFEST_NAME, AnalysisJobs
-from janedoe.service_state import StateStore
+from janedoe.service_store import StateStore
 
 
 def write_job(folder, *, dataset="ds1", mode="dp", script="print('hello')\n", outputs="", entry="analysis.py"):

@@ -1,7 +1,7 @@
 """What the author of a job sees of its run, against what output checkers and admins see."""
 
 from janedoe.analysis_jobs import AWAITING_REVIEW, FAILED, JobOutput, job_view
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 from .conftest import write_job
 

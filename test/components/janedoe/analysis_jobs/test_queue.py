@@ -8,7 +8,7 @@ import threading
 import pytest
 from janedoe.analysis_jobs import FAILED, QUEUED, RELEASED, RUNNING, AnalysisJobs
 from janedoe.errors import JaneDoeInputError
-from janedoe.service_state import StateStore, this_runner
+from janedoe.service_store import StateStore, this_runner
 
 from .conftest import write_job
 

@@ -16,7 +16,7 @@ from janedoe.analysis_jobs import (
     can_read_released,
 )
 from janedoe.errors import NotFoundError
-from janedoe.service_state import Principal
+from janedoe.service_store import Principal
 
 from .conftest import write_job
 

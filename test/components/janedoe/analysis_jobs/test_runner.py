@@ -19,9 +19,12 @@ from janedoe.analysis_jobs import (
     run_job,
     run_local,
 )
+from janedoe.dataset_ingestion import ingest_dataset
+from janedoe.dataset_masking import MaskedViews
+from janedoe.dataset_privacy import DatasetPrivacy
 from janedoe.ledger import Ledger
 from janedoe.sandbox import sandbox_available
-from janedoe.service_state import DatasetPrivacy, MaskedViews, Principal, StateStore, ingest_dataset
+from janedoe.service_store import Principal, StateStore
 from janedoe.stage_one import publish_stage_one
 
 from .conftest import write_job

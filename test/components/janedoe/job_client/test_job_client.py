@@ -9,10 +9,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from janedoe.dataset_ingestion import ingest_dataset
+from janedoe.dataset_masking import MaskedViews
+from janedoe.dataset_privacy import DatasetPrivacy
 from janedoe.errors import JaneDoeInputError
 from janedoe.job_client import BrokerClient, QueryRefused, data_path, output_path, query
 from janedoe.ledger import Ledger
-from janedoe.service_state import DatasetPrivacy, MaskedViews, Principal, StateStore, ingest_dataset
+from janedoe.service_store import Principal, StateStore
 from janedoe.stage_one import QueryBroker, broker_answerer
 
 POLICY = """\

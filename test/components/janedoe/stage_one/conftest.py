@@ -4,8 +4,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from janedoe.dataset_ingestion import ingest_dataset
+from janedoe.dataset_masking import MaskedViews
+from janedoe.dataset_privacy import DatasetPrivacy
 from janedoe.ledger import Ledger
-from janedoe.service_state import DatasetPrivacy, MaskedViews, Principal, StateStore, ingest_dataset
+from janedoe.service_store import Principal, StateStore
 
 SECRET = "stage-one-test-secret-0123456789abcdef"
 # Values only the policy's rule arguments and conditions hold: none may reach a stage-1 package.

@@ -6,8 +6,9 @@ import socket
 import stat
 
 import pytest
+from janedoe.dataset_masking import RoleNotAllowedError
 from janedoe.errors import JaneDoeInputError
-from janedoe.service_state import Principal, RoleNotAllowedError
+from janedoe.service_store import Principal
 from janedoe.stage_one import QueryBroker, broker_answerer
 
 from .conftest import ROWS
