@@ -104,15 +104,16 @@ def budget(
     as_json: bool = typer.Option(False, "--json", help="print budgets and spends as JSON"),
 ) -> None:
     """Show budgets (total, spent, remaining) and the spend log; optionally set a budget first."""
-    from janedoe.ledger import Ledger
+    from janedoe.ledger import read_ledger
 
-    with Ledger.open(ledger_location) as ledger:
-        if set_epsilon is not None or set_rho is not None:
-            if dataset is None or analyst is None:
-                raise JaneDoeInputError("setting a budget needs --dataset and --analyst", where="budget")
+    if set_epsilon is not None or set_rho is not None:
+        if dataset is None or analyst is None:
+            raise JaneDoeInputError("setting a budget needs --dataset and --analyst", where="budget")
+        from janedoe.ledger import Ledger
+
+        with Ledger.open(ledger_location) as ledger:
             ledger.set_budget(dataset, analyst, epsilon=set_epsilon, delta=set_delta, rho=set_rho)
-        budgets = ledger.budgets(dataset, analyst)
-        spends = ledger.spends(dataset, analyst)
+    budgets, spends = read_ledger(ledger_location, dataset, analyst)
     if as_json:
         typer.echo(json.dumps({"budgets": [b.to_dict() for b in budgets], "spends": [s.to_dict() for s in spends]}))
         return

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from janedoe.cli.rendering import stdout
+from janedoe.cli.rendering import plain_line, stdout
 
 policy_app = typer.Typer(help="Check a masking policy, or write a starting one for a file.", no_args_is_help=True)
 
@@ -31,7 +31,7 @@ def check(
     columns = sum(len(t.columns) for t in loaded.tables.values())
     tables = len(loaded.tables)
     plural = "" if tables == 1 else "s"
-    stdout().print(f"{policy}: valid ({tables} table{plural}, {columns} columns)", markup=False)
+    plain_line(f"{policy}: valid ({tables} table{plural}, {columns} columns)")
     if input_path is None:
         return
     table_name, _ = choose_table(loaded, table, input_path.stem, where=str(input_path))
@@ -42,10 +42,9 @@ def check(
     secret = load_secret(loaded)
     needs_secret = policy_needs_secret(loaded, table_name)
     build_table_masker(loaded, table_name, schema, secret=secret or _CHECK_ONLY_SECRET, seed=0)
-    stdout().print(f"{input_path}: matches table {table_name!r} ({len(schema)} columns)", markup=False)
+    plain_line(f"{input_path}: matches table {table_name!r} ({len(schema)} columns)")
     if needs_secret and not secret:
-        stdout().print(f"note: masking will need the secret: set {loaded.secret_env} or {loaded.secret_env}_FILE",
-                       markup=False)
+        plain_line(f"note: masking will need the secret: set {loaded.secret_env} or {loaded.secret_env}_FILE")
 
 
 @policy_app.command("init")

@@ -1,4 +1,5 @@
-"""The CLI's two consoles, made on first use: rich is imported by the commands that print, never by `--help`."""
+"""The CLI's two consoles, made on first use: rich is imported by the commands that print tables or progress, never
+by `--help`; a plain line needs no rich at all (`plain_line`)."""
 
 from functools import cache
 from typing import TYPE_CHECKING
@@ -20,3 +21,10 @@ def stderr() -> "Console":
     from rich.console import Console
 
     return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def plain_line(text: str) -> None:
+    """One line to stdout as it is: no markup, no emoji codes (':x:' in a path stays), and no rich import."""
+    import typer
+
+    typer.echo(text)

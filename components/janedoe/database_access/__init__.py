@@ -1,7 +1,8 @@
 """Where a SQL database is and how janedoe opens it, one way for every brick that does (sqldb, the ledger, the API's
 state): URLs parsed and redacted on SQLAlchemy's URL model, and SQLite's pragmas and writer lock for concurrent writers.
 
-Light on purpose: SQLAlchemy's URL and event modules only, so the ledger's `dp budget` start-up does not grow.
+Light on purpose: SQLAlchemy is imported inside the functions that use it (a SQLite path needs none), so the
+ledger's `dp budget` starts without it.
 """
 
 from janedoe.database_access.database_url import DatabaseUrl, parse_database_url, redact_url, url_credentials

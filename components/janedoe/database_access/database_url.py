@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 
 from janedoe.errors import JaneDoeInputError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
@@ -52,6 +50,9 @@ def redact_url(text: str) -> str:
 
     SQLAlchemy's URL model parses it (percent-encoding, repeated parameters, IPv6 hosts), not a hand-written parser.
     """
+    from sqlalchemy.engine import make_url  # here, not at the top: a SQLite path needs no SQLAlchemy (its import
+    from sqlalchemy.exc import ArgumentError  # is most of a read-only command's start-up)
+
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # not a URL, or e.g. a port that is not a number
@@ -72,6 +73,9 @@ def _is_credential(parameter: str) -> bool:
 def url_credentials(text: str) -> list[str]:
     """The credentials a URL carries (its password, the values of redact_url's credential parameters), decoded as a
     driver may quote them in an error message, so the message can be scrubbed of each."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):
@@ -96,6 +100,9 @@ def parse_database_url(text: str, *, where: str = "url", any_path: bool = False)
         if any_path or text.lower().endswith(SQLITE_SUFFIXES):
             return _sqlite(text)
         raise _unsupported(text, where)
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(text)
     except (ArgumentError, ValueError):  # e.g. a port that is not a number; the text may hold a password: not echoed

@@ -5,12 +5,13 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from sqlalchemy import Engine, event
+if TYPE_CHECKING:  # SQLAlchemy is imported by whoever makes the engine, not by reading a database's location
+    from sqlalchemy import Engine
 
 
-def use_wal(engine: Engine, *, busy_timeout_ms: int, synchronous: Literal["NORMAL", "FULL"] = "FULL") -> None:
+def use_wal(engine: "Engine", *, busy_timeout_ms: int, synchronous: Literal["NORMAL", "FULL"] = "FULL") -> None:
     """Every new connection of the SQLite engine: WAL (readers never wait for the writer) and a busy timeout.
 
     synchronous=NORMAL may lose the last commits (never corrupt) on power loss: for state that can be redone, never
@@ -21,6 +22,8 @@ def use_wal(engine: Engine, *, busy_timeout_ms: int, synchronous: Literal["NORMA
         cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
+
+    from sqlalchemy import event
 
     event.listen(engine, "connect", pragmas)
 
@@ -33,7 +36,7 @@ class SqliteWriterLock:
     per process). PostgreSQL locks per row and needs none: `held()` is a no-op there.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: "Engine") -> None:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         self.path = f"{os.path.abspath(database)}-writer.lock" if database and database != ":memory:" else None
         self._threads = threading.Lock()

@@ -97,7 +97,7 @@ def _person_names(text: pa.Array) -> ValueMatch | None:
     parents = np.asarray(pc.list_parent_indices(words))
     flat = pc.list_flatten(words)
     lower = np.asarray(pc.match_substring_regex(flat, r"^\p{Ll}"), dtype=bool)
-    particle = np.asarray(pc.is_in(flat, value_set=_PARTICLES), dtype=bool)
+    particle = np.asarray(pc.is_in(flat, value_set=pa.array(_PARTICLES, pa.string())), dtype=bool)
     prose = np.bincount(parents, weights=lower & ~particle, minlength=len(text)) > 0  # 'wrote from', 'call back'
     counted = ~lower
     flat, parents = flat.filter(pa.array(counted)), parents[counted]
@@ -120,8 +120,9 @@ def _person_names(text: pa.Array) -> ValueMatch | None:
     return ValueMatch("name", "the person-name list", share, len(text))
 
 
-_PARTICLES = pa.array(["van", "de", "der", "den", "von", "zu", "da", "das", "do", "dos", "di", "del", "della", "la",
-                       "le", "du", "des", "ten", "ter", "te", "y", "e", "'t", "d'"])
+# A tuple, made an Arrow array where it is used: pa.array of a list at import would import pandas (pandas_guard.py).
+_PARTICLES = ("van", "de", "der", "den", "von", "zu", "da", "das", "do", "dos", "di", "del", "della", "la",
+              "le", "du", "des", "ten", "ter", "te", "y", "e", "'t", "d'")
 
 # text date layouts, tried in turn; the first that reads most values wins
 _DATE_FORMATS = (("%Y-%m-%d", "iso"), ("%d.%m.%Y", "dmy"), ("%d/%m/%Y", "dmy"), ("%Y/%m/%d", "ymd"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from janedoe.database_access import SqliteWriterLock, parse_database_url, use_wal
 from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
 from janedoe.ledger.records import Budget, Spend
+from janedoe.ledger.table_names import BUDGETS_TABLE, SPENDS_TABLE
 from sqlalchemy import (
     Column,
     Float,
@@ -42,7 +43,7 @@ _SLACK = 1e-9  # float sums of costs may pass the total by rounding only
 
 metadata = MetaData()
 budgets = Table(
-    "janedoe_dp_budgets",
+    BUDGETS_TABLE,
     metadata,
     Column("dataset", String(200), primary_key=True),
     Column("analyst", String(200), primary_key=True),
@@ -54,7 +55,7 @@ budgets = Table(
     Column("updated_at", String(40), nullable=False),
 )
 spends = Table(
-    "janedoe_dp_spends",
+    SPENDS_TABLE,
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dataset", String(200), nullable=False, index=True),
@@ -89,7 +90,7 @@ _CHARGED = "CASE WHEN kind = 'zcdp' THEN :rho_amount ELSE :epsilon_amount END"
 _CHARGED_DELTA = "CASE WHEN kind = 'zcdp' THEN 0.0 ELSE :delta_amount END"
 _BUDGET_AFTER = "kind, total, spent, total_delta, spent_delta"  # the row as this charge left it
 _CHARGE = f"""
-    UPDATE janedoe_dp_budgets
+    UPDATE {BUDGETS_TABLE}
     SET spent = spent + {_CHARGED}, spent_delta = spent_delta + {_CHARGED_DELTA}, updated_at = :at
     WHERE dataset = :dataset AND analyst = :analyst
       AND (CASE kind WHEN 'zcdp' THEN :zcdp_ok WHEN 'approx' THEN :approx_ok WHEN 'pure' THEN :pure_ok ELSE 0 END) = 1
@@ -102,7 +103,7 @@ _PG_SPEND = text(
     f"""
     WITH charged AS ({_CHARGE}),
     recorded AS (
-        INSERT INTO janedoe_dp_spends ({_RECORD_COLUMNS})
+        INSERT INTO {SPENDS_TABLE} ({_RECORD_COLUMNS})
         SELECT :dataset, :analyst, :at, :query, :mechanism, :epsilon, :delta, :rho, charged, charged_delta
         FROM charged
         RETURNING id
@@ -117,7 +118,7 @@ _PG_SPEND = text(
 )
 _SQLITE_CHARGE = text(_CHARGE)
 _SQLITE_RECORD = text(
-    f"INSERT INTO janedoe_dp_spends ({_RECORD_COLUMNS}) VALUES "
+    f"INSERT INTO {SPENDS_TABLE} ({_RECORD_COLUMNS}) VALUES "
     "(:dataset, :analyst, :at, :query, :mechanism, :epsilon, :delta, :rho, :charged, :charged_delta) RETURNING id"
 )
 

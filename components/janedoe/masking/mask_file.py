@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking.column_shuffle import WholeColumnShuffles
 from janedoe.masking.secret import require_secret
@@ -37,6 +36,8 @@ class MaskReport:
 
 def _known_row_count(path: Path) -> int | None:
     if table_format(path) == "parquet":
+        import pyarrow.parquet as pq  # here: CSV and JSON Lines inputs do not pay for its import
+
         return pq.ParquetFile(path).metadata.num_rows
     return None
 
@@ -44,6 +45,8 @@ def _known_row_count(path: Path) -> int | None:
 def _prepass_batches(path: Path, columns: list[str], batch_size: int, encoding: str | None):
     """Only `columns` of the input: Parquet reads just those; text formats are parsed whole and narrowed."""
     if table_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
         parquet = pq.ParquetFile(path)  # the footer was checked by read_schema
         try:
             yield from parquet.iter_batches(batch_size=batch_size, columns=columns)

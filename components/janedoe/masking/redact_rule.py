@@ -5,7 +5,6 @@ keyed rules, the output keeps no link to the original spans: a redacted span can
 """
 
 import pyarrow as pa
-from janedoe.detection import redact_spans
 from janedoe.masking.column_masker import BuildContext, ColumnMasker, is_text
 from janedoe.masking.keyed_digest import as_text
 from janedoe.policy import RedactRule
@@ -15,6 +14,9 @@ class RedactMasker(ColumnMasker):
     output_type = pa.string()
 
     def __init__(self, rule: RedactRule) -> None:
+        from janedoe.detection import redact_spans  # here: the patterns and name list only where a rule redacts
+
+        self._redact = redact_spans
         self.entities: tuple[str, ...] = tuple(rule.entities)
         self.replacements: dict[str, str]
         if isinstance(rule.replacement, str):
@@ -23,7 +25,7 @@ class RedactMasker(ColumnMasker):
             self.replacements = {entity: text for entity, text in (rule.replacement or {}).items()}
 
     def apply(self, values: pa.Array) -> pa.Array:
-        return redact_spans(as_text(values), self.entities, self.replacements)
+        return self._redact(as_text(values), self.entities, self.replacements)
 
 
 def build_redact_masker(rule: RedactRule, context: BuildContext) -> ColumnMasker:

@@ -6,10 +6,12 @@ Suggestions are heuristics for a human to review, which is why every column gets
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import yaml
-from janedoe.detection import detect_column
+
+if TYPE_CHECKING:  # pyarrow and janedoe.detection are imported by `policy init`, not by every user of the policy
+    import pyarrow as pa
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,12 @@ def _words(name: str) -> str:
     return re.sub(r"[_\-.]+", " ", spaced).lower()
 
 
-def suggest_column(name: str, kind: pa.DataType, sample: pa.Array | None) -> ColumnSuggestion:
+def suggest_column(name: str, kind: "pa.DataType", sample: "pa.Array | None") -> ColumnSuggestion:
     """The rule a column should probably get, and why: janedoe.detection's verdict (the one `db scan` gives), except
     for identifier columns, which a file cannot declare as keys the way a database does."""
+    import pyarrow as pa
+    from janedoe.detection import detect_column
+
     words = _words(name)
     if re.search(r"(^| )id$|^id ", words) or words == "id":
         if pa.types.is_integer(kind):
@@ -45,7 +50,7 @@ def _yaml_key(name: str) -> str:
     } else json.dumps(name, ensure_ascii=False)
 
 
-def starter_policy_yaml(table: str, schema: pa.Schema, sample: pa.RecordBatch | None, source: str) -> str:
+def starter_policy_yaml(table: str, schema: "pa.Schema", sample: "pa.RecordBatch | None", source: str) -> str:
     """A commented policy YAML for one table, every column listed."""
     suggestions = [
         suggest_column(field.name, field.type, sample.column(field.name) if sample is not None else None)

@@ -2,9 +2,9 @@
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
 from janedoe.tabular.csv_reading import iter_csv_batches, read_csv_schema
 from janedoe.tabular.formats import table_format
@@ -12,6 +12,9 @@ from janedoe.tabular.input_limits import check_column_count
 from janedoe.tabular.jsonl_io import iter_jsonl_batches, read_jsonl_schema
 from janedoe.tabular.parquet_footer import parquet_schema_elements
 from janedoe.tabular.text_encoding import text_encoding
+
+if TYPE_CHECKING:  # imported where a Parquet file is read: CSV and JSON Lines inputs do not pay for it
+    import pyarrow.parquet as pq
 
 
 def _existing(path: str | Path) -> Path:
@@ -28,7 +31,9 @@ def _existing(path: str | Path) -> Path:
     return path
 
 
-def _parquet_file(path: Path) -> pq.ParquetFile:
+def _parquet_file(path: Path) -> "pq.ParquetFile":
+    import pyarrow.parquet as pq
+
     elements = parquet_schema_elements(path)
     if elements is not None:
         check_column_count(elements - 1, str(path))  # the root is an element too

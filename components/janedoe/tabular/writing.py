@@ -6,14 +6,16 @@ A failure (or Ctrl-C) leaves no output file and never a half-written one.
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from janedoe.errors import JaneDoeInputError
 from janedoe.tabular.formats import table_format
 from janedoe.tabular.jsonl_io import jsonl_bytes
+
+if TYPE_CHECKING:  # imported where Parquet is written: CSV and JSON Lines outputs do not pay for it
+    import pyarrow.parquet as pq
 
 
 class AtomicTableWriter:
@@ -54,6 +56,8 @@ class AtomicTableWriter:
         if self.format == "csv":
             self._writer = pacsv.CSVWriter(str(self._temp_path), self.schema)
         elif self.format == "parquet":
+            import pyarrow.parquet as pq
+
             self._writer = pq.ParquetWriter(str(self._temp_path), self.schema)
         else:
             self._sink = open(self._temp_path, "wb")
