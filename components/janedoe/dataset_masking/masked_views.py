@@ -5,8 +5,10 @@ truth. Deterministic rules (pseudonymize and hash, keyed by the server's key; pa
 (noise, random_*, fake: each draw derived from the server's key, the column and the row's identity) give a row the same
 masked value on every read, every export, after a restart and in every process, so repeated exports cannot be averaged
 to undo the noise (registration refuses rules marked `fresh`, which would draw anew per export). `shuffle` permutes
-within a batch: row reads (chunks of 4,096 rows) and exports (65,536) each repeat their own permutation. Row reads
-are served from a role's masked view, materialized in chunks of rows on first use.
+the whole column, as `mask_file` does: a role's shuffled columns are built once into a side file next to the data
+(shuffled_columns) and row reads and exports take them from it by row offset, so both show one permutation, the same
+on every read and after a restart. Row reads are served from a role's masked view, materialized in chunks of rows on
+first use.
 """
 
 import json
@@ -18,7 +20,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 from janedoe.dataset_masking.formula_escape import escape_formulas
-from janedoe.dataset_masking.role_masking import role_masker
+from janedoe.dataset_masking.role_masking import role_masker, server_secret
+from janedoe.dataset_masking.shuffled_columns import GROUP_ROWS, ShuffledColumns, shuffled_columns
 from janedoe.errors import JaneDoeInputError
 from janedoe.masking import TableMasker
 from janedoe.policy import parse_policy
@@ -27,7 +30,7 @@ from janedoe.tabular import iter_batches, read_schema, read_table
 
 _EXPORT_BATCH_ROWS = 65_536
 _CACHED_TABLE_MAX_ROWS = 5_000_000
-_MASKED_CHUNK_ROWS = 4096
+_MASKED_CHUNK_ROWS = GROUP_ROWS  # a chunk's shuffled columns are one row group of the side file
 _MASKED_CACHE_MAX_ROWS = 2_000_000
 
 
@@ -38,6 +41,7 @@ class RoleView:
     record: DatasetRecord
     masker: TableMasker | None  # None for a raw role
     output_schema: pa.Schema
+    shuffled: ShuffledColumns | None = None  # the whole-column `shuffle` columns, by row offset
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def mask(self, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -48,8 +52,11 @@ class RoleView:
 
     def batches(self, *, csv_formula_escape: bool = False) -> Iterator[pa.RecordBatch]:
         """The whole dataset, masked, in bounded memory; `csv_formula_escape` for a CSV download (OWASP)."""
+        shuffled = self.shuffled.batches(_EXPORT_BATCH_ROWS) if self.shuffled is not None else None
         for batch in iter_batches(self.record.data_path, batch_size=_EXPORT_BATCH_ROWS):
             masked = self.mask(batch)
+            if self.shuffled is not None:
+                masked = self.shuffled.replace(masked, next(shuffled))
             yield escape_formulas(masked) if csv_formula_escape else masked
 
 
@@ -106,10 +113,16 @@ class MaskedViews:
             if cached is not None:
                 return cached
             schema = read_schema(record.data_path)
-            masker = role_masker(self.policy(record), record.table_name, schema, role)
+            policy = self.policy(record)
+            masker = role_masker(policy, record.table_name, schema, role)
             if masker is not None and masker.needs_prepass:  # unique pseudonyms: from the whole dataset's values
                 masker.prepass(iter_batches(record.data_path, batch_size=_EXPORT_BATCH_ROWS))
-            view = RoleView(record, masker, schema if masker is None else masker.output_schema)
+            shuffled = None
+            if masker is not None and masker.shuffle_maskers:  # built with a masker of its own: it takes over shuffles
+                secret = server_secret(policy)
+                builder = role_masker(policy, record.table_name, schema, role, secret=secret)
+                shuffled = shuffled_columns(record, role, builder, secret)
+            view = RoleView(record, masker, schema if masker is None else masker.output_schema, shuffled)
             with self._lock:
                 self._views[key] = view
             return view
@@ -159,7 +172,10 @@ class MaskedViews:
                 return chunk
             raw = table.slice(index * _MASKED_CHUNK_ROWS, _MASKED_CHUNK_ROWS).combine_chunks().to_batches()
             masked = pa.Table.from_batches([view.mask(batch) for batch in raw], schema=view.output_schema)
-            chunk = _MaskedChunk(masked.combine_chunks().to_batches()[0])
+            batch = masked.combine_chunks().to_batches()[0]
+            if view.shuffled is not None:
+                batch = view.shuffled.replace(batch, view.shuffled.group(index))
+            chunk = _MaskedChunk(batch)
             with self._lock:
                 self._masked[key] = chunk
                 self._masked_rows += chunk.batch.num_rows

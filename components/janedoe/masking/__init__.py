@@ -3,8 +3,8 @@
 Deterministic rules (pseudonymize, hash, keyed_permutation, partial, generalize, constant, ...) give the same output
 whatever the batch boundaries. Random rules (noise, random_*, fake, shuffle) draw from a keyed function of each row's
 identity, so every run, copy and export gives a row the same draw (`fresh: true` opts out); `shuffle` permutes the
-whole column in `mask_file`, `mask_table` and database copies, dumps and in-place runs (`WholeColumnShuffles`: two
-passes, bounded memory), within each batch elsewhere (the API's masked datasets).
+whole column in `mask_file`, `mask_table`, database copies, dumps and in-place runs and the API's role views
+(`WholeColumnShuffles`: two passes, bounded memory), and on Spark (its own keyed sort).
 Any rule may carry `when:` (conditional: masks the rows where a test on the row's original values holds or is NULL).
 Unique pseudonyms depend on the SET of a column's values, never their order: a
 `TableMasker` with `needs_prepass` observes every batch (in any process), merges the `PrepassState`s and uses the

@@ -168,7 +168,7 @@ class ShuffleMasker(DrawingMasker):
     digest of the whole batch's identities, so the same rows get the same permutation on every run, and knowing the
     originals of one batch tells nothing about the permutation of another.
 
-    Alone, the permutation is global within each batch. Masking a file or a database shuffles the whole column instead
+    Alone, the permutation is global within each batch. Files, databases and the API's views shuffle the whole column
     (column_shuffle: a first pass collects the values, spilling sorted runs past a memory bound; then
     `use_whole_column` hands this masker the shuffled values in order).
     """

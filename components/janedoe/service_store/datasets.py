@@ -1,5 +1,7 @@
 """The datasets registry: metadata, the policy text, and where the (service-owned) data file lives."""
 
+import contextlib
+import glob
 import os
 import secrets
 import time
@@ -22,6 +24,11 @@ class DatasetRecord:
     columns: list[dict]
     created_by: str
     created_at: datetime
+
+    def derived_path(self, name: str) -> str:
+        """Where a file derived from the data (a cache: it can be rebuilt) lives: next to the data file, named
+        `<dataset_id>.<name>`, so deleting the dataset removes it too."""
+        return os.path.join(os.path.dirname(self.data_path), f"{self.dataset_id}.{name}")
 
 
 class Datasets:
@@ -98,6 +105,9 @@ class Datasets:
         owned = os.path.commonpath([os.path.abspath(record.data_path), os.path.abspath(self.data_dir)])
         if owned == os.path.abspath(self.data_dir) and os.path.exists(record.data_path):
             os.remove(record.data_path)
+        for derived in glob.glob(os.path.join(glob.escape(self.data_dir), f"{glob.escape(dataset_id)}.*")):
+            with contextlib.suppress(FileNotFoundError):  # derived_path files (ids are random: no other dataset's)
+                os.remove(derived)
 
 
 def _record(row) -> DatasetRecord:
