@@ -39,10 +39,10 @@ def query(
     as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
 ) -> None:
     """Answer one query with differential privacy; the budget is spent first, then the noise is drawn."""
-    from janedoe.dp_noise import run_query
+    from janedoe.dp_noise import plan_query, run_query
     from janedoe.ledger import Ledger
     from janedoe.policy import choose_table, load_policy
-    from janedoe.tabular import read_table
+    from janedoe.tabular import read_schema, read_table
 
     policy = load_policy(policy_path)
     table_name, table_policy = choose_table(policy, table, Path(input_path).stem, section="dp", where=policy_path)
@@ -51,21 +51,15 @@ def query(
     with Ledger.open(ledger_location) as ledger:
         if not ledger.budgets(dataset, analyst):
             ledger.set_budget(dataset, analyst, epsilon=section.epsilon, delta=section.delta or 0.0, rho=section.rho)
+        options = dict(epsilon=epsilon, delta=delta, section=section, columns_bounds=table_policy.columns, by=by)
+        # the plan needs only the schema: an analyst who cannot pay is refused before the whole file is read
+        ledger.check_affordable(dataset, analyst, plan_query(read_schema(input_path), expression, **options).cost)
         data = read_table(input_path)
 
         def charge(cost, mechanism):
             ledger.spend(dataset, analyst, cost, query=expression, mechanism=mechanism)
 
-        answer = run_query(
-            data,
-            expression,
-            epsilon=epsilon,
-            delta=delta,
-            section=section,
-            columns_bounds=table_policy.columns,
-            by=by,
-            charge=charge,
-        )
+        answer = run_query(data, expression, charge=charge, **options)
         budget = ledger.budget(dataset, analyst)
     if as_json:
         typer.echo(json.dumps({"answer": answer.to_dict(), "budget": budget.to_dict()}, default=str))

@@ -57,12 +57,15 @@ def query(
         if not ledger.budgets(dataset, analyst):
             ledger.set_budget(dataset, analyst, epsilon=section.epsilon, delta=section.delta or 0.0, rho=section.rho)
 
+        def precheck(cost):  # an analyst who cannot pay starts no query job (a CSV input's schema scan still runs)
+            ledger.check_affordable(dataset, analyst, cost)
+
         def charge(cost, mechanism):
             ledger.spend(dataset, analyst, cost, query=expression, mechanism=mechanism)
 
         frame = read_dataset(spark, source, delimiter=delimiter)
         answer = spark_query(frame, expression, epsilon=epsilon, delta=delta, section=section,
-                             columns_bounds=table_policy.columns, by=by, charge=charge)
+                             columns_bounds=table_policy.columns, by=by, charge=charge, precheck=precheck)
         budget = ledger.budget(dataset, analyst)
     if as_json:
         typer.echo(json.dumps({"answer": answer.to_dict(), "budget": budget.to_dict()}, default=str))

@@ -151,6 +151,16 @@ def _name(value, what: str) -> str:
     return value
 
 
+def _checked(dataset, analyst, cost) -> tuple[str, str]:
+    """(dataset, analyst) of a charge or its check, refusing bad names and a cost that is not a PrivacyCost."""
+    from janedoe.dp_noise import PrivacyCost
+
+    names = _name(dataset, "dataset"), _name(analyst, "analyst")
+    if not isinstance(cost, PrivacyCost):
+        raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
+    return names
+
+
 class Ledger:
     """Privacy budgets per (dataset, analyst) that survive restarts and concurrent spenders."""
 
@@ -273,11 +283,7 @@ class Ledger:
         autocommit statement (one round trip, the row lock held only inside it), on SQLite one BEGIN IMMEDIATE
         transaction. Only when nothing was charged is the row read again, to say why.
         """
-        from janedoe.dp_noise import PrivacyCost
-
-        dataset, analyst = _name(dataset, "dataset"), _name(analyst, "analyst")
-        if not isinstance(cost, PrivacyCost):
-            raise JaneDoeInputError("cost must be a PrivacyCost", where="cost")
+        dataset, analyst = _checked(dataset, analyst, cost)
         values: dict[str, Any] = dict(
             dataset=dataset,
             analyst=analyst,
@@ -298,6 +304,15 @@ class Ledger:
                 return spend, after
             self._refusal(dataset, analyst, cost)  # raises, unless the budget changed meanwhile and now fits
         raise JaneDoeInputError("the ledger is too busy; try again", where="ledger")
+
+    def check_affordable(self, dataset: str, analyst: str, cost: "PrivacyCost") -> None:
+        """Raise what `charge` would raise for this cost now (NotFoundError, BudgetExceededError, or an input error
+        for a cost the budget's kind cannot take) and charge nothing: lets a caller refuse before expensive work.
+
+        Only advisory: a spend by someone else may come in between, so the charge itself re-checks atomically.
+        """
+        dataset, analyst = _checked(dataset, analyst, cost)
+        self._refusal(dataset, analyst, cost)
 
     def _try_charge(self, parameters: dict):
         """A row (id, charged, charged_delta and the budget after the charge), or None when the budget is missing,

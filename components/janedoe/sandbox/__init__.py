@@ -2,7 +2,8 @@
 
 No network, a clean environment, a fresh unprivileged uid, the code read-only at /job, data read-only at /data/<name>,
 /output the only writable bind (plus a private, size-capped /tmp), janedoe's Python environment read-only, and CPU,
-memory, file size, process and wall-clock limits, each reported as its own outcome state.
+memory, file size, process and wall-clock limits, each reported as its own outcome state. A seccomp filter refuses
+new user namespaces and a few syscalls that only widen the kernel's reach (seccomp_filter.py).
 """
 
 from janedoe.sandbox.availability import sandbox_available

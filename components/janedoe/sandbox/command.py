@@ -1,4 +1,5 @@
-"""The bubblewrap command line of one job, and the small files (passwd, pyvenv.cfg) it hands bwrap as descriptors.
+"""The bubblewrap command line of one job, and the small files (passwd, pyvenv.cfg, the seccomp program) it hands
+bwrap as descriptors.
 
 As root, bwrap itself runs as root, so it can bind paths under folders the job's uid cannot traverse (/root, a 0700
 state folder); setpriv then drops the job to its fresh uid with no capabilities and no_new_privs before the job runs.
@@ -13,6 +14,7 @@ from pathlib import Path
 from janedoe.errors import JaneDoeInputError
 from janedoe.sandbox.job_processes import tasks_in_namespace
 from janedoe.sandbox.python_env import SANDBOX_VENV, current_python_environment
+from janedoe.sandbox.seccomp_filter import seccomp_program
 from janedoe.sandbox.settings import ResourceLimits, SandboxMounts
 
 SANDBOX_UID = 1000  # the job's uid as seen inside (its host uid is a fresh one per job when the runner is root)
@@ -99,10 +101,8 @@ def _limits_prefix(limits: ResourceLimits, host_uid: int | None) -> list[str]:
 
 
 def _bwrap(argv, mounts, limits, env, command: SandboxCommand, info_fd: int, tmp_bytes: int, host_uid) -> list[str]:
-    def data_fd(text: str) -> str:
-        fd = os.memfd_create("janedoe-sandbox", 0)
-        os.write(fd, text.encode())
-        os.lseek(fd, 0, os.SEEK_SET)
+    def data_fd(content: str | bytes) -> str:
+        fd = memory_file(content.encode() if isinstance(content, str) else content)
         command.fds.append(fd)
         return str(fd)
 
@@ -134,6 +134,7 @@ def _bwrap(argv, mounts, limits, env, command: SandboxCommand, info_fd: int, tmp
         args += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         args += ["--cap-add", "CAP_SETPCAP"]
     args += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
+    args += ["--seccomp", data_fd(seccomp_program())]  # bwrap fails to start if the kernel refuses it
     args += system_binds()
     args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     args += folders(Path("/etc"))
@@ -172,6 +173,18 @@ def _bwrap(argv, mounts, limits, env, command: SandboxCommand, info_fd: int, tmp
         args += ["/usr/bin/setpriv", f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups"]
         args += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
     return [*args, *argv]
+
+
+def memory_file(content: bytes) -> int:
+    """A descriptor reading content from its start: bwrap reads passwd, pyvenv.cfg and the filter from these."""
+    fd = os.memfd_create("janedoe-sandbox", 0)
+    try:
+        os.write(fd, content)
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def system_binds() -> list[str]:

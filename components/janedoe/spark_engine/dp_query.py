@@ -9,7 +9,8 @@ the driver, where the budget is charged and the noise is drawn once, with dp_noi
 
 The bounding key travels as a broadcast variable (the plan holds only its id), and the statistics are computed
 before the charge: a failed job (a lost executor, an unreadable file) costs no budget, and nothing is drawn or
-released unless the charge succeeds.
+released unless the charge succeeds. An optional precheck of the planned cost runs before any Spark action, so an
+analyst whose budget cannot pay is refused without a job over the whole table (cluster time is not free either).
 """
 
 from __future__ import annotations
@@ -50,11 +51,16 @@ def spark_query(
     rng=None,
     charge: Callable[[PrivacyCost, str], object] | None = None,
     bounding_key: bytes | None = None,
+    precheck: Callable[[PrivacyCost], object] | None = None,
 ) -> QueryAnswer:
     """The private answer to EXPRESSION over FRAME (a dp_noise QueryAnswer: value or groups, 95% intervals, noise,
     cost): the same contract and, for the same rng and bounding_key, the same answer as dp_noise.run_query on the same
     rows. `charge(cost, mechanism)` is called once, after Spark has computed the exact statistics and before any noise
-    is drawn; if it raises, nothing is released. One Spark action: a window over the person and one groupBy."""
+    is drawn; if it raises, nothing is released. One Spark action: a window over the person and one groupBy.
+
+    `precheck(cost)` (e.g. a ledger's check_affordable) is called once after planning and before that action; if it
+    raises, Spark runs nothing. It only saves work: a spend landing between it and the charge is still refused by the
+    charge, which re-checks atomically."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
     query = parse_query(expression)
@@ -67,6 +73,8 @@ def spark_query(
     plan = plan_query(schema, expression, epsilon=epsilon, delta=delta, section=section,
                       columns_bounds=columns_bounds, by=by)
     key = checked_bounding_key(bounding_key)
+    if precheck is not None:
+        precheck(plan.cost)
     totals = spark_totals(frame, plan.features, plan.rows_per_user, key)
     statistics = statistics_from_totals(plan.keys, plan.features, totals)
     return release_query(plan, statistics, rng=rng, charge=charge)

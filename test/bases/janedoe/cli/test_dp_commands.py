@@ -81,6 +81,23 @@ def test_queries_spend_then_overspending_exits_2_and_spends_nothing(files):
     assert state["budgets"][0]["spent"] == pytest.approx(0.75)
 
 
+def test_an_analyst_who_cannot_pay_is_refused_before_the_file_is_read(files):
+    from janedoe.dp_noise import PrivacyCost
+    from janedoe.ledger import Ledger
+
+    # past the first 4 MB (all the schema is inferred from) a row that reading the whole file trips over
+    rows = "".join(f"u{i % 50},{20 + i % 60},red,{i}\n" for i in range(300_000))
+    (files / "people.csv").write_text("user,age,colour,salary\n" + rows + "u1,not a number,red,1\n")
+    result = query(files, "count", 0.5)  # with budget left the file is read, and that row is refused
+    assert result.returncode == 2 and "people.csv:300002" in result.stderr and "budget" not in result.stderr
+    with Ledger.open(str(files / "ledger.db")) as ledger:
+        ledger.spend("people", "ana", PrivacyCost(epsilon=1.0), query="all of it", mechanism="test")
+    result = query(files, "count", 0.5)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "privacy budget exceeded" in result.stderr and "300002" not in result.stderr
+    assert [s["query"] for s in budget(files)["spends"]] == ["all of it"]
+
+
 def test_bad_input_exits_2_with_one_line_and_spends_nothing(files):
     for expression, fragment in [("sum(nope)", "unknown column"), ("mean(age", "malformed")]:
         result = query(files, expression, 0.1)

@@ -138,6 +138,32 @@ def test_dp_query_charges_the_ledger_and_answers(spark, tmp_path, capsys):
     assert code == 2 and "budget" in stderr.lower() and stdout == ""
 
 
+def test_dp_query_with_a_spent_budget_exits_2_before_any_spark_job(spark, tmp_path, capsys):
+    from janedoe.dp_noise import PrivacyCost
+    from janedoe.ledger import Ledger
+
+    view, ledger = "janedoe_precheck_visits", tmp_path / "ledger.db"
+    spark.createDataFrame(pa.table({"visits": list(range(100))})).createOrReplaceTempView(view)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(yaml.safe_dump({"version": 1, "tables": {view: {"dp": {"epsilon": 1.0}}}}))
+    with Ledger.open(str(ledger)) as book:
+        book.set_budget(view, "ana", epsilon=1.0)
+        book.spend(view, "ana", PrivacyCost(epsilon=1.0), query="all of it", mechanism="test")
+    context = spark.sparkContext
+    context.setJobGroup("janedoe-dp-precheck-cli", "refused query")  # a catalog view: reading it runs no job either
+    try:
+        code, stdout, stderr = _run(capsys, "dp", "query", f"table:{view}", "count", "--policy", str(policy),
+                                    "--ledger", str(ledger), "--analyst", "ana", "--epsilon", "0.5")
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+        spark.catalog.dropTempView(view)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1 and "privacy budget exceeded" in stderr, stderr
+    assert stdout == "" and "Traceback" not in stderr
+    assert context.statusTracker().getJobIdsForGroup("janedoe-dp-precheck-cli") == []
+    with Ledger.open(str(ledger)) as book:
+        assert [s.query for s in book.spends()] == ["all of it"]
+
+
 def test_synth_fit_writes_the_inputs_columns_and_charges_the_ledger(spark, tmp_path, capsys):
     from janedoe.ledger import Ledger
 

@@ -53,6 +53,24 @@ def test_refusal_spends_nothing(ledger_url):
             ledger.budget("nope", "a")
 
 
+def test_check_affordable_refuses_as_a_charge_would_and_charges_nothing(ledger_url):
+    with Ledger.open(ledger_url) as ledger:
+        ledger.set_budget("d", "a", epsilon=0.5)
+        ledger.set_budget("d", "pure", epsilon=1.0)
+        ledger.spend("d", "a", PrivacyCost(epsilon=0.4), query="q1", mechanism="m")
+        ledger.check_affordable("d", "a", PrivacyCost(epsilon=0.1))  # exactly what is left: no error
+        with pytest.raises(BudgetExceededError, match="nothing was spent"):
+            ledger.check_affordable("d", "a", PrivacyCost(epsilon=0.2))
+        with pytest.raises(NotFoundError):
+            ledger.check_affordable("d", "someone-else", PrivacyCost(epsilon=0.1))
+        with pytest.raises(JaneDoeInputError, match="pure-epsilon"):  # the budget's kind cannot take this cost
+            ledger.check_affordable("d", "pure", PrivacyCost(epsilon=0.1, delta=1e-6))
+        with pytest.raises(JaneDoeInputError, match="PrivacyCost"):
+            ledger.check_affordable("d", "a", 0.1)
+        assert [(s.query, s.charged) for s in ledger.spends()] == [("q1", 0.4)]
+        assert [b.spent for b in ledger.budgets()] == [pytest.approx(0.4), 0.0]
+
+
 def test_zcdp_and_approx_budgets(ledger_url):
     with Ledger.open(ledger_url) as ledger:
         ledger.set_budget("d", "z", rho=0.5)

@@ -1,7 +1,10 @@
+import ctypes
 import json
 import os
+import signal
 import socket
 import stat
+import struct
 import sys
 import threading
 import time
@@ -399,3 +402,110 @@ def test_the_log_is_capped_but_the_job_keeps_running(folders):
     )
     assert outcome.state == "succeeded"
     assert 2**16 <= log.stat().st_size < 2**16 + 200 and b"log truncated" in log.read_bytes()
+
+
+def unprivileged_user_namespaces() -> str | None:
+    """None when an unprivileged process may create a user namespace here (what the seccomp filter stops)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = os.fork()
+    if pid == 0:  # the child does nothing but these syscalls
+        code = 1
+        try:
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            code = 0 if libc.unshare(0x10000000) == 0 else 1  # CLONE_NEWUSER
+        finally:
+            os._exit(code)
+    allowed = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    return None if allowed else "this kernel refuses unprivileged user namespaces: the test could not fail unfiltered"
+
+
+@needs_bwrap
+def test_the_job_cannot_create_user_namespaces_nor_make_the_refused_syscalls(folders):
+    refused_anyway = unprivileged_user_namespaces()
+    if refused_anyway is not None:
+        pytest.skip(refused_anyway)
+    outcome, log = run(
+        folders,
+        """
+import ctypes, errno, json, os, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.syscall.restype = ctypes.c_long
+results = {}
+
+def call(name, nr, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) if isinstance(a, int) else a for a in args])
+    if name == "clone" and result == 0:
+        os._exit(0)  # the child, had the filter let it through
+    if name == "clone" and result > 0:
+        os.waitpid(result, 0)
+    results[name] = "ok" if result >= 0 else errno.errorcode[ctypes.get_errno()]
+
+buffer = ctypes.create_string_buffer(8)
+iovec = (ctypes.c_void_p * 2)(ctypes.addressof(buffer), 8)
+call("clone", 56, 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER | SIGCHLD
+call("clone3", 435, 0, 0)
+call("setns", 308, -1, 0)
+call("bpf", 321, 0, 0, 0)
+call("userfaultfd", 323, 1)  # UFFD_USER_MODE_ONLY
+call("process_vm_readv", 310, os.getpid(), iovec, 1, iovec, 1, 0)
+call("personality_query", 135, 0xFFFFFFFF)
+call("personality_no_aslr", 135, 0x0040000)
+x32 = subprocess.run([sys.executable, "-c", "import ctypes; ctypes.CDLL(None).syscall(0x40000000 | 39)"])
+results["x32_getpid"] = x32.returncode
+call("unshare", 272, 0x10000000)
+call("ptrace", 101, 0, 0, 0, 0)  # PTRACE_TRACEME: last, a traced job stops at its next signal
+print("RESULTS", json.dumps(results, sort_keys=True))
+""",
+    )
+    assert outcome.state == "succeeded", log
+    assert json.loads(log.split("RESULTS ", 1)[1]) == {
+        "bpf": "EPERM",
+        "clone": "EPERM",
+        "clone3": "ENOSYS",
+        "personality_no_aslr": "EPERM",
+        "personality_query": "ok",
+        "process_vm_readv": "EPERM",
+        "ptrace": "EPERM",
+        "setns": "EPERM",
+        "unshare": "EPERM",
+        "userfaultfd": "EPERM",
+        "x32_getpid": -signal.SIGSYS,
+    }
+
+
+@needs_bwrap
+def test_threads_subprocesses_forks_numpy_and_pyarrow_still_work_under_the_filter(folders):
+    outcome, log = run(
+        folders,
+        """
+import concurrent.futures, os, subprocess, sys
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+with concurrent.futures.ThreadPoolExecutor(4) as pool:
+    sums = list(pool.map(lambda n: int(np.arange(n).sum()), [10, 100, 1000, 10000]))
+child = subprocess.run([sys.executable, "-c", "print(6 * 7)"], capture_output=True, text=True, check=True)
+pid = os.fork()
+if pid == 0:
+    os._exit(3)
+forked = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+table = pa.table({"age": pa.array([40, 31, 58])})
+print("WORKLOAD", sums, child.stdout.strip(), forked, pc.sum(table["age"]).as_py())
+""",
+    )
+    assert outcome.state == "succeeded", log
+    assert "WORKLOAD [45, 4950, 499500, 49995000] 42 3 129" in log
+
+
+@needs_bwrap
+def test_a_filter_the_kernel_refuses_stops_the_job_before_it_runs(folders, monkeypatch):
+    not_returning = struct.pack("=HBBI", 0x20, 0, 0, 0)  # the kernel refuses a program that does not end in a return
+    monkeypatch.setattr("janedoe.sandbox.command.seccomp_program", lambda: not_returning)
+    outcome, log = run(folders, "open('/output/ran.txt', 'w').write('unfiltered')")
+    assert outcome.state == "failed" and outcome.exit_code != 0, log
+    assert not (folders[1] / "ran.txt").exists()
+    assert len(log.strip().splitlines()) == 1 and "PR_SET_SECCOMP" in log

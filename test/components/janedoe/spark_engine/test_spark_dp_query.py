@@ -13,7 +13,7 @@ from janedoe.dp_noise import (
     run_query,
     statistics_from_totals,
 )
-from janedoe.errors import BudgetExceededError, JaneDoeInputError
+from janedoe.errors import BudgetExceededError, JaneDoeInputError, NotFoundError
 from janedoe.ledger import Ledger
 from janedoe.policy import DpSection
 from janedoe.spark_engine import spark_query
@@ -141,3 +141,37 @@ def test_the_ledger_is_charged_before_noise_and_a_refusal_releases_nothing(spark
             spark_query(frame, "count", epsilon=0.1, rng=rng, charge=charge, bounding_key=b"short")
         assert [s.charged for s in ledger.spends()] == [0.75]
         assert ledger.budget("people", "ana").remaining == pytest.approx(0.25)
+
+
+def _jobs_in_group(spark, group: str, work) -> list[int]:
+    """The ids of the Spark jobs work() started (run under its own job group)."""
+    context = spark.sparkContext
+    context.setJobGroup(group, group)
+    try:
+        work()
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    return context.statusTracker().getJobIdsForGroup(group)
+
+
+def test_an_analyst_who_cannot_pay_is_refused_before_any_spark_job(spark, tmp_path):
+    frame = spark.createDataFrame(_people(rows=200))
+    with Ledger.open(str(tmp_path / "ledger.db")) as ledger:
+        ledger.set_budget("people", "ana", epsilon=1.0)
+
+        def ask(epsilon, analyst="ana"):
+            return spark_query(
+                frame, "count", epsilon=epsilon, section=SECTION, bounding_key=KEY,
+                precheck=lambda cost: ledger.check_affordable("people", analyst, cost),
+                charge=lambda cost, mechanism: ledger.spend("people", analyst, cost, query="count",
+                                                            mechanism=mechanism))
+
+        assert _jobs_in_group(spark, "janedoe-dp-paid", lambda: ask(0.75))  # the job ids do show a paid query's job
+        for group, analyst, refusal in [("janedoe-dp-spent", "ana", BudgetExceededError),
+                                        ("janedoe-dp-no-budget", "bob", NotFoundError)]:
+            def refused(analyst=analyst, refusal=refusal):
+                with pytest.raises(refusal):
+                    ask(0.5, analyst)
+
+            assert _jobs_in_group(spark, group, refused) == [], analyst
+        assert [s.charged for s in ledger.spends()] == [0.75]
