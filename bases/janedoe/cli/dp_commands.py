@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import typer
-from janedoe.cli.rendering import stdout
+from janedoe.cli.rendering import plain_line, plain_table, stdout
 from janedoe.errors import JaneDoeInputError
 
 dp_app = typer.Typer(help="Differentially private answers with a persisted privacy budget.", no_args_is_help=True)
@@ -111,25 +111,9 @@ def budget(
     if as_json:
         typer.echo(json.dumps({"budgets": [b.to_dict() for b in budgets], "spends": [s.to_dict() for s in spends]}))
         return
-    from rich.table import Table
-
-    totals = Table(title="privacy budgets")
-    for name in ("dataset", "analyst", "unit", "total", "spent", "remaining", "delta spent"):
-        totals.add_column(name)
-    for b in budgets:
-        totals.add_row(
-            b.dataset,
-            b.analyst,
-            b.unit,
-            _number(b.total),
-            _number(b.spent),
-            _number(b.remaining),
-            f"{_number(b.spent_delta)} of {_number(b.total_delta)}",
-        )
-    stdout().print(totals)
-    log = Table(title="spends")
-    for name in ("#", "at", "dataset", "analyst", "query", "mechanism", "charged"):
-        log.add_column(name)
-    for s in spends:
-        log.add_row(str(s.id), s.at, s.dataset, s.analyst, s.query, s.mechanism, _number(s.charged))
-    stdout().print(log)
+    plain_table("privacy budgets", ["dataset", "analyst", "unit", "total", "spent", "remaining", "delta spent"],
+                [[b.dataset, b.analyst, b.unit, _number(b.total), _number(b.spent), _number(b.remaining),
+                  f"{_number(b.spent_delta)} of {_number(b.total_delta)}"] for b in budgets])
+    plain_line("")
+    plain_table("spends", ["#", "at", "dataset", "analyst", "query", "mechanism", "charged"],
+                [[str(s.id), s.at, s.dataset, s.analyst, s.query, s.mechanism, _number(s.charged)] for s in spends])
