@@ -191,7 +191,11 @@ def main() -> None:
         "|---|---|---:|",
         *floors,
         "",
-        "Where a target is missed, the floors say why: `dp budget` is typer and pydantic (0.23 s together) plus reading the ledger with sqlite3; `policy check POLICY INPUT` needs numpy and pyarrow to read the file and build the maskers (0.37 s) on top of typer and pydantic, before janedoe's own 0.3-0.4 s (the policy's pydantic models and the maskers). Meeting 0.6 s would mean a CLI framework without pydantic or a policy parser without it.",
+        "Where a target is missed, the floors say why: `dp budget` is typer and pydantic (0.23 s together) plus "
+        "reading the ledger with sqlite3; `policy check POLICY INPUT` needs numpy and pyarrow to read the file and "
+        "build the maskers (0.37 s) on top of typer and pydantic, before janedoe's own 0.3-0.4 s (the policy's "
+        "pydantic models and the maskers). Meeting 0.6 s would mean a CLI framework without pydantic or a policy "
+        "parser without it.",
         "",
     ])
     RESULTS.write_text(text, encoding="utf-8")
