@@ -44,6 +44,7 @@ def query(
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
 ) -> None:
     """Answer one query with differential privacy on Spark; the budget is spent first, then the noise is drawn once."""
+    from janedoe.dp_noise import query_cost
     from janedoe.ledger import Ledger
     from janedoe.policy import choose_table, load_policy
     from janedoe.spark_engine import dataset_location, read_dataset, spark_query
@@ -53,19 +54,22 @@ def query(
     table_name, table_policy = choose_table(loaded, table, source.name, section="dp", where=policy)
     section = table_policy.dp
     dataset = dataset or table_name
-    with Ledger.open(ledger_location) as ledger, spark_progress(master, f"dp query on {source.name}") as spark:
+    options = dict(epsilon=epsilon, delta=delta, section=section, columns_bounds=table_policy.columns, by=by)
+    with Ledger.open(ledger_location) as ledger:
         if not ledger.budgets(dataset, analyst):
             ledger.set_budget(dataset, analyst, epsilon=section.epsilon, delta=section.delta or 0.0, rho=section.rho)
+        # refused before Spark starts or reads a byte: inferring a CSV's schema alone scans the whole file
+        ledger.check_affordable(dataset, analyst, query_cost(expression, **options))
 
-        def precheck(cost):  # an analyst who cannot pay starts no query job (a CSV input's schema scan still runs)
+        def precheck(cost):  # the planned cost, before the query's job
             ledger.check_affordable(dataset, analyst, cost)
 
         def charge(cost, mechanism):
             ledger.spend(dataset, analyst, cost, query=expression, mechanism=mechanism)
 
-        frame = read_dataset(spark, source, delimiter=delimiter)
-        answer = spark_query(frame, expression, epsilon=epsilon, delta=delta, section=section,
-                             columns_bounds=table_policy.columns, by=by, charge=charge, precheck=precheck)
+        with spark_progress(master, f"dp query on {source.name}") as spark:
+            frame = read_dataset(spark, source, delimiter=delimiter)
+            answer = spark_query(frame, expression, **options, charge=charge, precheck=precheck)
         budget = ledger.budget(dataset, analyst)
     if as_json:
         typer.echo(json.dumps({"answer": answer.to_dict(), "budget": budget.to_dict()}, default=str))

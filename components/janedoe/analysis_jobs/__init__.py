@@ -7,7 +7,13 @@ in review mode on the real data with the declared outputs checked automatically,
 checkers (never the author) approve. Every step goes to the service state's audit log, never a data value.
 """
 
-from janedoe.analysis_jobs.job_folder import MAX_FOLDER_BYTES, MAX_FOLDER_FILES, folder_sha256, store_job_folder
+from janedoe.analysis_jobs.job_folder import (
+    MAX_FOLDER_BYTES,
+    MAX_FOLDER_DIRS,
+    MAX_FOLDER_FILES,
+    folder_sha256,
+    store_job_folder,
+)
 from janedoe.analysis_jobs.job_views import is_overseer, job_view
 from janedoe.analysis_jobs.manifest import (
     MANIFEST_NAME,
@@ -58,6 +64,7 @@ __all__ = [
     "folder_sha256",
     "MAX_FOLDER_BYTES",
     "MAX_FOLDER_FILES",
+    "MAX_FOLDER_DIRS",
     "AnalysisJobs",
     "AnalysisJob",
     "JobOutput",

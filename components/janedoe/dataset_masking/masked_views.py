@@ -120,8 +120,9 @@ class MaskedViews:
             shuffled = None
             if masker is not None and masker.shuffle_maskers:  # built with a masker of its own: it takes over shuffles
                 secret = server_secret(policy)
-                builder = role_masker(policy, record.table_name, schema, role, secret=secret)
-                shuffled = shuffled_columns(record, role, builder, secret)
+                shuffled = shuffled_columns(
+                    record, role, lambda: role_masker(policy, record.table_name, schema, role, secret=secret), secret
+                )
             view = RoleView(record, masker, schema if masker is None else masker.output_schema, shuffled)
             with self._lock:
                 self._views[key] = view

@@ -27,7 +27,7 @@ from janedoe.dp_noise.mechanisms import (
 )
 from janedoe.dp_noise.queries import run_query
 from janedoe.dp_noise.query_parser import AGGREGATES, Query, parse_query
-from janedoe.dp_noise.query_plan import QueryPlan, plan_query
+from janedoe.dp_noise.query_plan import QueryPlan, plan_query, query_cost
 from janedoe.dp_noise.query_release import release_query
 from janedoe.dp_noise.query_statistics import QueryStatistics, feature_totals, statistics_from_totals
 from janedoe.dp_noise.row_features import RowFeatures
@@ -72,6 +72,7 @@ __all__ = [
     "laplace_mechanism",
     "parse_query",
     "plan_query",
+    "query_cost",
     "randomized_response",
     "release_query",
     "report_noisy_max",

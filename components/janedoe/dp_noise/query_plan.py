@@ -4,7 +4,8 @@ Everything the noise depends on (bounds, categories, contribution bound, epsilon
 and every noise scale, grid and key-selection threshold is computed here, before the data is read and before the
 budget is charged; what runs after cannot refuse. Bounds are never read from the data: a value column without bounds
 in the policy is refused. The plan depends on the schema only, so every engine (Arrow in one process, Spark) runs the
-same plan and gets the same answer from the same statistics.
+same plan and gets the same answer from the same statistics. The cost needs not even the schema (query_cost), so a
+ledger can refuse before the data is opened.
 
 Neighbouring tables differ by one person, who has at most `max_rows_per_user` rows (1 when there is no user-id
 column). With r rows per person and values clamped to [L, U] (M = max |L|, |U|; half = (U - L) / 2):
@@ -186,20 +187,9 @@ def _selection_threshold(epsilon: float, delta: float, rows_per_user: int) -> tu
     return threshold, scale
 
 
-def plan_query(
-    schema: pa.Schema,
-    expression: str,
-    *,
-    epsilon,
-    delta: float = 0.0,
-    section=None,
-    columns_bounds: Mapping | None = None,
-    by: str | None = None,
-) -> QueryPlan:
-    """The query's plan for a table with this schema; JaneDoeInputError for anything that cannot be answered."""
+def _grouped_query(expression: str, by: str | None, section) -> tuple[Query, str | None, str]:
+    """(query, grouping column, label): histogram(col) is a count by col; grouping by the person is refused."""
     query = parse_query(expression)
-    user_id = getattr(section, "user_id", None)
-    rows_per_user = getattr(section, "max_rows_per_user", None) or 1
     if query.aggregate == "histogram":
         if by is not None:
             raise JaneDoeInputError("histogram(col) already groups by col; leave out --by", where="by")
@@ -207,16 +197,21 @@ def plan_query(
         label = str(parse_query(expression))
     else:
         label = str(query) + (f" by {by}" if by else "")
-    if by is not None and by == user_id:
+    if by is not None and by == getattr(section, "user_id", None):
         raise JaneDoeInputError("grouping by the user-id column would release per-person values", where="by")
-    integer_typed = _numeric_type(schema, query.column) if query.column else False
-    if by is not None:
-        _column_type(schema, by)
-    if user_id is not None:
-        _column_type(schema, user_id)
-    bounds = clamping_bounds(columns_bounds, query.column) if query.column else None
-    known = _known_keys(schema, by, columns_bounds) if by else ([None], {})
-    unknown_keys = known is None
+    return query, by, label
+
+
+def _keys_unknown(columns_bounds: Mapping | None, by: str | None) -> bool:
+    """Whether the groups' keys must be found in the data (the policy lists no categories or bins for --by)."""
+    spec = (columns_bounds or {}).get(by) if by is not None else None
+    return by is not None and not (_field(spec, "categories") or _field(spec, "bins"))
+
+
+def _priced(query: Query, by: str | None, columns_bounds: Mapping | None, epsilon, delta) -> tuple:
+    """(budget, cost, mechanism): the only place a query's cost is worked out. It depends on the aggregate, whether
+    the keys are public, epsilon and delta; never on the schema or the data."""
+    unknown_keys = _keys_unknown(columns_bounds, by)
     if unknown_keys and not (isinstance(delta, (int, float)) and 0 < delta < 1):
         raise JaneDoeInputError(
             f"the keys of {by!r} are not listed in the policy (categories or bins): releasing keys found in the data "
@@ -236,6 +231,49 @@ def plan_query(
         cost, mechanism = budget.cost, budget.mechanism
     if unknown_keys:
         mechanism += " + threshold key selection"
+    return budget, cost, mechanism
+
+
+def query_cost(
+    expression: str,
+    *,
+    epsilon,
+    delta: float = 0.0,
+    section=None,
+    columns_bounds: Mapping | None = None,
+    by: str | None = None,
+) -> PrivacyCost:
+    """What plan_query charges for this query on any table, without the table: a ledger can refuse an analyst who
+    cannot pay before the data is opened (inferring a CSV's schema reads all of it). Raises the refusals that need no
+    schema; the others (unknown or non-numeric columns, missing bounds) come from plan_query."""
+    query, by, _label = _grouped_query(expression, by, section)
+    return _priced(query, by, columns_bounds, epsilon, delta)[1]
+
+
+def plan_query(
+    schema: pa.Schema,
+    expression: str,
+    *,
+    epsilon,
+    delta: float = 0.0,
+    section=None,
+    columns_bounds: Mapping | None = None,
+    by: str | None = None,
+) -> QueryPlan:
+    """The query's plan for a table with this schema; JaneDoeInputError for anything that cannot be answered."""
+    query, by, label = _grouped_query(expression, by, section)
+    user_id = getattr(section, "user_id", None)
+    rows_per_user = getattr(section, "max_rows_per_user", None) or 1
+    integer_typed = _numeric_type(schema, query.column) if query.column else False
+    if by is not None:
+        _column_type(schema, by)
+    if user_id is not None:
+        _column_type(schema, user_id)
+    bounds = clamping_bounds(columns_bounds, query.column) if query.column else None
+    known = _known_keys(schema, by, columns_bounds) if by else ([None], {})
+    unknown_keys = known is None
+    assert unknown_keys == _keys_unknown(columns_bounds, by)  # the cost below is priced without the schema
+    budget, cost, mechanism = _priced(query, by, columns_bounds, epsilon, delta)
     selection_share = 1.0 if query.aggregate == "count" else 0.5
     share = 1.0 - selection_share if unknown_keys else 1.0
     # a person's rows reach at most rows_per_user groups: only their rounding is paid for (exact sums elsewhere agree)

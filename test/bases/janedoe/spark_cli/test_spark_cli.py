@@ -164,6 +164,31 @@ def test_dp_query_with_a_spent_budget_exits_2_before_any_spark_job(spark, tmp_pa
         assert [s.query for s in book.spends()] == ["all of it"]
 
 
+def test_dp_query_on_a_csv_with_a_spent_budget_reads_nothing(spark, tmp_path, capsys):
+    from janedoe.dp_noise import PrivacyCost
+    from janedoe.ledger import Ledger
+
+    source, ledger, policy = tmp_path / "visits.csv", tmp_path / "ledger.db", tmp_path / "policy.yaml"
+    source.write_text("visits\n" + "".join(f"{i}\n" for i in range(100)))
+    policy.write_text(yaml.safe_dump({"version": 1, "tables": {"visits": {
+        "dp": {"epsilon": 1.0}, "columns": {"visits": {"bounds": [0, 100]}}}}}))
+    with Ledger.open(str(ledger)) as book:
+        book.set_budget("visits", "ana", epsilon=1.0)
+        book.spend("visits", "ana", PrivacyCost(epsilon=1.0), query="all of it", mechanism="test")
+    context = spark.sparkContext
+    context.setJobGroup("janedoe-dp-precheck-csv", "refused query")  # inferring the CSV's schema would run 2 jobs
+    try:
+        code, stdout, stderr = _run(capsys, "dp", "query", str(source), "mean(visits)", "--policy", str(policy),
+                                    "--ledger", str(ledger), "--analyst", "ana", "--epsilon", "0.5")
+    finally:
+        context.setLocalProperty("spark.jobGroup.id", None)
+    assert code == 2 and len(stderr.strip().splitlines()) == 1 and "privacy budget exceeded" in stderr, stderr
+    assert stdout == "" and "Traceback" not in stderr
+    assert context.statusTracker().getJobIdsForGroup("janedoe-dp-precheck-csv") == []
+    with Ledger.open(str(ledger)) as book:
+        assert [s.query for s in book.spends()] == ["all of it"]
+
+
 def test_synth_fit_writes_the_inputs_columns_and_charges_the_ledger(spark, tmp_path, capsys):
     from janedoe.ledger import Ledger
 

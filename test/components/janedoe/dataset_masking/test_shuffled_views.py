@@ -35,13 +35,24 @@ roles:
 @pytest.fixture
 def dataset(tmp_path, monkeypatch):
     """Row i earns 10*i (every 50th row NULL), so a shown salary names the row it came from."""
+    yield from registered(tmp_path, monkeypatch, POLICY)
+
+
+@pytest.fixture
+def colliding_roles_dataset(tmp_path, monkeypatch):
+    """Roles whose names the first naming scheme mapped to one prefix (`a_b`): `.` and `_` were both shown as `_`."""
+    policy = POLICY.replace("  analyst: {}\n", "  a.b: {}\n  a_b: {}\n  a_2eb: {}\n")
+    yield from registered(tmp_path, monkeypatch, policy)
+
+
+def registered(tmp_path, monkeypatch, policy: str):
     monkeypatch.setenv("JANEDOE_SECRET", SECRET)
     salary = [None if i % 50 == 7 else 10 * i for i in range(ROWS)]
     table = pa.table({"row": list(range(ROWS)), "salary": pa.array(salary, pa.int64())})
     pacsv.write_csv(table, tmp_path / "pay.csv")
     state = StateStore.open(str(tmp_path / "state.db"))
     record = ingest_dataset(state, upload_path=str(tmp_path / "pay.csv"), shown_name="pay.csv", name="pay",
-                            table_name=None, policy_text=POLICY, created_by="root")
+                            table_name=None, policy_text=policy, created_by="root")
     yield state, record, salary
     state.close()
 
@@ -142,4 +153,45 @@ def test_the_side_file_name_is_keyed_and_shows_no_key(dataset, monkeypatch):
     assert hashlib.sha256(SECRET.encode()).hexdigest()[:16] not in first and SECRET not in first
     monkeypatch.setenv("JANEDOE_SECRET", "another server key, 32 bytes long")
     assert paged(MaskedViews(), record) != shown  # another key: another permutation, in another file
-    assert len(side_files(record)) == 2
+
+
+def test_a_rotated_key_s_view_removes_the_old_key_s_side_file_of_its_role(dataset, monkeypatch):
+    _state, record, _salary = dataset
+    shown = paged(MaskedViews(), record)
+    (old,) = side_files(record)
+    monkeypatch.setenv("JANEDOE_SECRET", "another server key, 32 bytes long")
+    rotated = paged(MaskedViews(), record)
+    (new,) = side_files(record)
+    assert new != old and not os.path.exists(old) and rotated != shown
+    MaskedViews().rows(record, "support", offset=0, limit=10)  # another role (no shuffle) sweeps nothing of it
+    assert side_files(record) == [new]
+
+
+def test_roles_whose_names_collided_before_keep_separate_files(colliding_roles_dataset):
+    _state, record, _salary = colliding_roles_dataset
+    views = MaskedViews()
+    for role in ("a.b", "a_b", "a_2eb", "a.b"):  # each build sweeps its own role's stale files only
+        views.rows(record, role, offset=0, limit=10)
+    files = side_files(record)
+    prefixes = {os.path.basename(path)[: -len("-0123456789abcdef0123456789abcdef.parquet")] for path in files}
+    assert len(files) == 3 and len(prefixes) == 3, files
+    assert all(views.view(record, role).shuffled.path in files for role in ("a.b", "a_b", "a_2eb"))
+
+
+def test_a_reader_during_the_sweep_still_gets_the_rows_it_started_with(dataset, monkeypatch):
+    """An export streaming from the old key's file reads on from its open handle after the file is removed; a page
+    read in the old key's process (the chunk not cached yet) rebuilds the file and shows the same rows as before."""
+    _state, record, _salary = dataset
+    expected = paged(MaskedViews(), record)
+    old_process = MaskedViews()
+    view = old_process.view(record, "analyst")
+    streaming = view.shuffled.batches(CHUNK)
+    read = next(streaming).column("salary").to_pylist()
+    monkeypatch.setenv("JANEDOE_SECRET", "another server key, 32 bytes long")
+    MaskedViews().view(record, "analyst")  # the new key's process builds its file and sweeps the old one
+    assert not os.path.exists(view.shuffled.path)
+    read += [value for batch in streaming for value in batch.column("salary").to_pylist()]
+    assert read == expected
+    last_rows = old_process.rows(record, "analyst", offset=ROWS - 10, limit=10)
+    assert last_rows.column("salary").to_pylist() == expected[-10:]
+    assert os.path.exists(view.shuffled.path)  # rebuilt by the reader that found it gone
