@@ -55,7 +55,7 @@ class RoleView:
         shuffled = self.shuffled.batches(_EXPORT_BATCH_ROWS) if self.shuffled is not None else None
         for batch in iter_batches(self.record.data_path, batch_size=_EXPORT_BATCH_ROWS):
             masked = self.mask(batch)
-            if self.shuffled is not None:
+            if self.shuffled is not None and shuffled is not None:
                 masked = self.shuffled.replace(masked, next(shuffled))
             yield escape_formulas(masked) if csv_formula_escape else masked
 
@@ -120,6 +120,8 @@ class MaskedViews:
             shuffled = None
             if masker is not None and masker.shuffle_maskers:  # built with a masker of its own: it takes over shuffles
                 secret = server_secret(policy)
+                if secret is None:  # the masker above could not have been built keyless: fail closed all the same
+                    raise JaneDoeInputError("a shuffle rule needs the server's key", where=f"roles.{role}")
                 shuffled = shuffled_columns(
                     record, role, lambda: role_masker(policy, record.table_name, schema, role, secret=secret), secret
                 )

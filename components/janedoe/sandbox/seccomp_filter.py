@@ -144,7 +144,8 @@ def _return(action: int) -> _Op:
 
 def _syscall_rules(arch: str, column: int) -> list[_Op | str]:
     """Jumps on this architecture's syscall numbers; the shared checks and returns follow all architectures."""
-    numbers = {name: pair[column] for name, pair in SYSCALL_NUMBERS.items() if pair[column] is not None}
+    numbers: dict[str, int] = {name: number for name, pair in SYSCALL_NUMBERS.items()
+                               if (number := pair[column]) is not None}
     ops: list[_Op | str] = [arch, _load(_NR)]
     if arch == "x86_64":
         ops.append(_Op(_JUMP_AT_LEAST, X32_SYSCALL_BIT, if_true="kill"))
